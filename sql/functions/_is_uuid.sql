@@ -1,0 +1,7 @@
+-- True when the text is a canonical UUID, so that a payload's bad UUID is
+-- reported as WR005 instead of failing a cast.
+CREATE FUNCTION discovery._is_uuid(p_value text) RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+RETURN p_value ~* '^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$';

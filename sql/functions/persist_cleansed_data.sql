@@ -1,0 +1,88 @@
+-- Stores cleansing results computed elsewhere, from
+-- {raw_import_record_id, cleansed_data, validation_errors?} objects: a record
+-- is valid when it has no validation errors. Returns the number of records
+-- written. A record must belong to the flow's import (WR004) and not be
+-- processed yet (WR008).
+CREATE FUNCTION discovery.persist_cleansed_data(
+    p_client_account_id uuid,
+    p_engagement_id uuid,
+    p_discovery_flow_id uuid,
+    p_cleansed jsonb
+) RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_flow migration.discovery_flows;
+    v_bad record;
+    v_count integer;
+BEGIN
+    PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
+    v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, p_discovery_flow_id);
+    PERFORM discovery._assert_payload(p_cleansed, 'p_cleansed');
+
+    SELECT e.ordinality, e.value INTO v_bad
+      FROM jsonb_array_elements(p_cleansed) WITH ORDINALITY AS e (value, ordinality)
+     WHERE jsonb_typeof(e.value -> 'raw_import_record_id') IS DISTINCT FROM 'string'
+        OR NOT discovery._is_uuid(e.value ->> 'raw_import_record_id')
+        OR jsonb_typeof(e.value -> 'cleansed_data') IS DISTINCT FROM 'object'
+        OR coalesce(jsonb_typeof(e.value -> 'validation_errors'), 'null') NOT IN ('null', 'array')
+     ORDER BY e.ordinality
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'malformed cleansed record',
+            format('element %s of p_cleansed: %s', v_bad.ordinality, left(v_bad.value::text, 500)),
+            'Each element is {"raw_import_record_id": uuid, "cleansed_data": object, '
+            '"validation_errors": array (optional)}.');
+    END IF;
+
+    SELECT e.value ->> 'raw_import_record_id' AS id INTO v_bad
+      FROM jsonb_array_elements(p_cleansed) AS e (value)
+     GROUP BY (e.value ->> 'raw_import_record_id')::uuid, e.value ->> 'raw_import_record_id'
+    HAVING count(*) > 1
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a raw record appears twice in p_cleansed',
+            format('raw_import_record_id=%s', v_bad.id),
+            'Send one cleansing result per raw record.');
+    END IF;
+
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed INTO v_bad
+      FROM jsonb_array_elements(p_cleansed) AS e (value)
+      LEFT JOIN migration.raw_import_records AS r
+        ON r.client_account_id = p_client_account_id
+       AND r.engagement_id = p_engagement_id
+       AND r.id = (e.value ->> 'raw_import_record_id')::uuid
+       AND r.data_import_id = v_flow.data_import_id
+     WHERE r.id IS NULL OR r.is_processed
+     ORDER BY r.id IS NOT NULL
+     LIMIT 1;
+    IF FOUND AND v_bad.is_processed IS NULL THEN
+        PERFORM discovery._raise(
+            'WR004', 'raw record is not part of this flow''s import',
+            format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
+                   v_bad.id, v_flow.id, v_flow.data_import_id),
+            'Send only records of the import the flow was started on.');
+    ELSIF FOUND THEN
+        PERFORM discovery._raise(
+            'WR008', 'cleansed data cannot be written for a record already processed',
+            format('raw_import_record_id=%s discovery_flow_id=%s', v_bad.id, v_flow.id),
+            'Its asset was already created or matched from the data it had; import the record again to change it.');
+    END IF;
+
+    UPDATE migration.raw_import_records AS r
+       SET cleansed_data = e.value -> 'cleansed_data',
+           validation_errors = CASE WHEN jsonb_typeof(e.value -> 'validation_errors') = 'array'
+                                    THEN e.value -> 'validation_errors' ELSE '[]'::jsonb END,
+           is_valid = CASE WHEN jsonb_typeof(e.value -> 'validation_errors') = 'array'
+                           THEN jsonb_array_length(e.value -> 'validation_errors') = 0 ELSE true END
+      FROM jsonb_array_elements(p_cleansed) AS e (value)
+     WHERE r.client_account_id = p_client_account_id
+       AND r.id = (e.value ->> 'raw_import_record_id')::uuid;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END
+$$;
