@@ -4,6 +4,13 @@
 -- deferred constraint triggers, so a writer may insert the asset and the raw
 -- record's back-pointer in any order within its transaction.
 --
+-- An UPDATE of an asset that was already unwired before it (a row restored
+-- from the old platform, being repaired) is exempt: repair_wiring may fix what
+-- is certain and leave the rest, and the row is no less wired than before. A
+-- BEFORE UPDATE trigger notes such rows, for the rest of the transaction, in
+-- the session's temporary table pg_temp.discovery_unwired_before; the deferred
+-- check skips them. Any row that was wired when it was updated is checked.
+--
 -- The trigger functions are SECURITY DEFINER: before PostgreSQL 18 a deferred
 -- trigger runs as the role that COMMITs (discovery_app), which may read no
 -- table. A violation raises SQLSTATE 23514 (check_violation) naming the
@@ -88,8 +95,49 @@ BEGIN
                   DETAIL = format('asset_id=%s discovery_method=%s', NEW.id, NEW.discovery_method),
                   HINT = 'Soft-delete the asset (deleted_at) instead of changing its discovery_method.';
     END IF;
+    -- Two IFs: the inner query may only be planned once the table exists.
+    IF TG_OP = 'UPDATE' AND pg_catalog.to_regclass('pg_temp.discovery_unwired_before') IS NOT NULL THEN
+        IF EXISTS (SELECT FROM pg_temp.discovery_unwired_before AS u
+                    WHERE u.client_account_id = NEW.client_account_id AND u.asset_id = NEW.id) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     PERFORM migration.assert_asset_wired(NEW.client_account_id, NEW.id);
     RETURN NULL;
+END
+$$;
+
+-- Notes, before an asset's link columns change, whether it was already
+-- unwired (see the header). Runs as the statement runs, so it sees the row's
+-- links as they were just before this change.
+CREATE FUNCTION migration.assets_note_unwired_before() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.discovery_method = 'flow_based' AND NOT EXISTS (
+        SELECT FROM migration.discovery_flows AS f
+          JOIN migration.raw_import_records AS r
+            ON r.client_account_id = OLD.client_account_id
+           AND r.engagement_id = OLD.engagement_id
+           AND r.id = OLD.raw_import_records_id
+           AND r.asset_id = OLD.id
+         WHERE f.client_account_id = OLD.client_account_id
+           AND f.engagement_id = OLD.engagement_id
+           AND f.id = OLD.discovery_flow_id
+           AND f.master_flow_id = OLD.master_flow_id
+    ) THEN
+        CREATE TEMPORARY TABLE IF NOT EXISTS discovery_unwired_before (
+            client_account_id uuid NOT NULL,
+            asset_id uuid NOT NULL,
+            PRIMARY KEY (client_account_id, asset_id)
+        ) ON COMMIT DELETE ROWS;
+        INSERT INTO pg_temp.discovery_unwired_before (client_account_id, asset_id)
+        VALUES (OLD.client_account_id, OLD.id)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NEW;
 END
 $$;
 
@@ -139,6 +187,14 @@ FOR EACH ROW
 WHEN (new.discovery_method = 'flow_based' OR old.discovery_method = 'flow_based')
 EXECUTE FUNCTION migration.assets_check_wired();
 
+CREATE TRIGGER assets_note_unwired_before_update
+BEFORE UPDATE OF discovery_method, discovery_flow_id, master_flow_id, raw_import_records_id,
+client_account_id, engagement_id, id
+ON migration.assets
+FOR EACH ROW
+WHEN (old.discovery_method = 'flow_based')
+EXECUTE FUNCTION migration.assets_note_unwired_before();
+
 CREATE CONSTRAINT TRIGGER raw_import_records_keep_asset_wired
 AFTER UPDATE OF asset_id, id, client_account_id, engagement_id OR DELETE
 ON migration.raw_import_records
@@ -163,7 +219,9 @@ ALTER FUNCTION migration.assert_asset_wired(uuid, uuid) OWNER TO discovery_owner
 ALTER FUNCTION migration.assets_check_wired() OWNER TO discovery_owner;
 ALTER FUNCTION migration.raw_import_records_check_wired() OWNER TO discovery_owner;
 ALTER FUNCTION migration.assets_reject_legacy_flow_id() OWNER TO discovery_owner;
+ALTER FUNCTION migration.assets_note_unwired_before() OWNER TO discovery_owner;
 REVOKE ALL ON FUNCTION migration.assert_asset_wired(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migration.assets_check_wired() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migration.raw_import_records_check_wired() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migration.assets_reject_legacy_flow_id() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migration.assets_note_unwired_before() FROM PUBLIC;
