@@ -1,0 +1,464 @@
+"""The ``discovery-wiring`` command line.
+
+``run`` imports an inventory file (default: the bundled sample) for a tenant and
+carries it to wired assets in one transaction; ``migrate``, ``health``,
+``assets``, ``repair``, ``db`` and ``dbt`` are the tools around it. The
+database is ``DISCOVERY_DATABASE_URL`` (or ``--database-url``), else the
+embedded PostgreSQL; commands that need the schema migrate a database that
+has none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from uuid import UUID
+
+import click
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import db
+from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
+from .calls import MAX_PAYLOAD, normalize_mappings
+from .errors import DiscoveryError, UnknownTenant
+from .loading import iter_records
+from .migrate import MigrationError, is_migrated, migrate as run_migrations
+from .resources import dbt_dir, sample_file
+from .results import HEALTH_KEYS, Tenant
+
+# The quick-start tenant: fixed, so that repeated runs land in the same tenant.
+QUICKSTART_CLIENT_ID = UUID("5d1a7c3e-0000-4000-8000-000000000001")
+QUICKSTART_ENGAGEMENT_ID = UUID("5d1a7c3e-0000-4000-8000-000000000002")
+QUICKSTART_CLIENT_NAME = "Quick-start client"
+QUICKSTART_ENGAGEMENT_NAME = "Quick-start engagement"
+
+# Piped output (not a terminal) gets wide tables rather than rich's 80 columns,
+# so that UUIDs stay whole; COLUMNS still wins when set.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
+console = Console(width=_WIDTH)
+err_console = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turns database errors into a clear message and a nonzero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UnknownTenant as exc:
+            hint = (exc.hint or "") + " (`discovery-wiring run` registers the tenant it imports into.)"
+            _fail(f"[{exc.sqlstate}] {exc.message}", exc.detail, hint.strip())
+        except DiscoveryError as exc:
+            _fail(f"[{exc.sqlstate}] {exc.message}", exc.detail, exc.hint)
+        except MigrationError as exc:
+            _fail(f"migration failed: {exc}")
+        except psycopg.Error as exc:
+            diag = getattr(exc, "diag", None)
+            _fail(f"[{exc.sqlstate or 'database'}] {(diag and diag.message_primary) or exc}",
+                  diag and diag.message_detail, diag and diag.message_hint)
+
+
+def _fail(message: str, detail: str | None = None, hint: str | None = None, code: int = 1):
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if detail:
+        err_console.print(f"  detail: {detail}", highlight=False)
+    if hint:
+        err_console.print(f"  hint: {hint}", highlight=False)
+    sys.exit(code)
+
+
+def _masked(url: str) -> str:
+    params = conninfo_to_dict(url)
+    if params.get("password"):
+        params["password"] = "****"
+    return make_conninfo(**params)
+
+
+class Context:
+    def __init__(self, url: str | None):
+        self.configured_url = url
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """The database URL; starts the embedded server when none is configured."""
+        if self._url is None:
+            if self.configured_url:
+                self._url = self.configured_url
+            else:
+                with err_console.status("Starting the embedded PostgreSQL…"):
+                    self._url = db.start_embedded()
+        return self._url
+
+    def migrated_url(self) -> str:
+        """The URL, after migrating the database if it has no schema yet."""
+        url = self.url
+        with psycopg.connect(url, autocommit=True) as conn:
+            ready = is_migrated(conn) and conn.execute(
+                "SELECT to_regnamespace('discovery') IS NOT NULL").fetchone()[0]
+        if not ready:
+            with err_console.status("Migrating the database…"):
+                run_migrations(url)
+        return url
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(cls=_Group)
+@click.option("--database-url", envvar=db.URL_ENV, default=None, metavar="URL",
+              help=f"libpq URI of the database (env {db.URL_ENV}); default: the embedded PostgreSQL.")
+@click.version_option(package_name="discovery-wiring")
+@click.pass_context
+def main(ctx, database_url):
+    """Import inventory files into wired, linked assets (schema `discovery`)."""
+    ctx.obj = Context(database_url or None)
+
+
+def tenant_options(f):
+    f = click.option("--engagement-id", type=click.UUID, default=str(QUICKSTART_ENGAGEMENT_ID),
+                     show_default=True, help="Engagement UUID (quick-start default).")(f)
+    f = click.option("--client-id", type=click.UUID, default=str(QUICKSTART_CLIENT_ID),
+                     show_default=True, help="Client account UUID (quick-start default).")(f)
+    return f
+
+
+# -- migrate ----------------------------------------------------------------
+
+@main.command()
+@pass_ctx
+def migrate(obj: Context):
+    """Apply pending migrations and rebuild schema `discovery`."""
+    result = run_migrations(obj.url)
+    if result.applied:
+        console.print(f"Applied {len(result.applied)} migration(s): {', '.join(result.applied)}")
+    else:
+        console.print("No pending migration.")
+    console.print(f"Rebuilt schema discovery from {len(result.sql_files)} file(s).")
+
+
+# -- run --------------------------------------------------------------------
+
+def _load_mapping_file(path: Path) -> list[dict]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--mapping") from exc
+    if not isinstance(doc, (list, dict)):
+        raise click.BadParameter("expected a JSON array of {source_field, target_field} or an object "
+                                 "source → target", param_hint="--mapping")
+    return normalize_mappings(doc)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console, transient=False)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@tenant_options
+@click.option("--client-name", default=QUICKSTART_CLIENT_NAME, show_default=True)
+@click.option("--engagement-name", default=QUICKSTART_ENGAGEMENT_NAME, show_default=True)
+@click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON mapping file: [{source_field, target_field}] or {source: target}. "
+                   "Default: approve the suggested mappings.")
+@click.option("--chunk-size", type=click.IntRange(1, MAX_PAYLOAD), default=DEFAULT_CHUNK_SIZE,
+              show_default=True, help="Rows per add_raw_records call.")
+@pass_ctx
+def run(obj: Context, file, client_id, engagement_id, client_name, engagement_name, mapping_file, chunk_size):
+    """Import FILE (CSV, JSON array or JSON Lines; default: the bundled sample)
+    and turn it into linked assets, in one transaction."""
+    path = file or sample_file()
+    mappings = _load_mapping_file(mapping_file) if mapping_file else None
+    tenant = Tenant(client_id, engagement_id)
+    import_type = "json" if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else "csv"
+    url = obj.migrated_url()
+
+    with psycopg.connect(url) as conn:  # the CLI owns this connection: one transaction, committed at the end
+        client = DiscoveryClient(conn)
+        client.register_tenant(tenant, client_name, engagement_name)
+        data_import_id = client.create_data_import(tenant, import_name=path.name, import_type=import_type,
+                                                   filename=str(path), source_system="discovery-wiring cli")
+        total = sum(1 for _ in iter_records(path))  # a streaming pass, for the progress bar
+        with _progress() as progress:
+            task = progress.add_task(f"Importing {path.name}", total=total)
+            loaded = client.load_file(tenant, data_import_id, path, chunk_size=chunk_size,
+                                      progress=lambda n: progress.advance(task, n))
+            step = progress.add_task("Mapping, cleansing, creating assets", total=4)
+            flow = client.start_discovery_flow(tenant, data_import_id, flow_name=f"cli run: {path.name}")
+            progress.advance(step)
+            if mappings is None:
+                suggestions = client.suggest_field_mappings(tenant, data_import_id)
+                mappings = [{"source_field": s.source_field, "target_field": s.target_field}
+                            for s in suggestions if s.target_field]
+            client.set_field_mappings(tenant, data_import_id, mappings)
+            progress.advance(step)
+            cleansing = client.cleanse_records(tenant, flow.discovery_flow_id)
+            progress.advance(step)
+            outcome = client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+            progress.advance(step)
+        health = client.wiring_health(tenant)
+        conn.commit()
+
+    table = Table(title="Field mappings (approved)")
+    table.add_column("source field")
+    table.add_column("target field")
+    for m in mappings:
+        table.add_row(str(m.get("source_field")), str(m.get("target_field")))
+    console.print(table)
+
+    table = Table(title=f"Outcome of {path.name}")
+    table.add_column("step")
+    table.add_column("count", justify="right")
+    for label, value in (("records loaded", loaded), ("cleansed", cleansing.cleansed),
+                         ("invalid at cleansing", cleansing.invalid), ("assets created", outcome.created),
+                         ("matched", outcome.matched), ("conflicts", outcome.conflicts),
+                         ("invalid", outcome.invalid), ("already linked", outcome.already_linked)):
+        table.add_row(label, str(value))
+    console.print(table)
+    console.print(f"data import {data_import_id}\ndiscovery flow {flow.discovery_flow_id}\n"
+                  f"flow {flow.flow_id}\nrun {outcome.run_id}", highlight=False)
+    _print_health(health)
+
+
+# -- health / assets ---------------------------------------------------------
+
+def _print_health(health) -> None:
+    table = Table(title="Wiring health")
+    table.add_column("check")
+    table.add_column("count", justify="right")
+    for key in HEALTH_KEYS:
+        value = int(health.get(key) or 0)
+        table.add_row(key, f"[red]{value}[/]" if value else str(value))
+    table.add_row("raw_records_pending (information)", str(health.get("raw_records_pending", 0)))
+    console.print(table)
+    status = health.get("health_status")
+    colour = "green" if status == "healthy" else "red"
+    console.print(f"health_status: [bold {colour}]{status}[/]")
+
+
+@main.command()
+@tenant_options
+@click.option("--detail", is_flag=True, help="Include sample IDs per count.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@pass_ctx
+def health(obj: Context, client_id, engagement_id, detail, as_json):
+    """Wiring health of a tenant (default: the quick-start tenant)."""
+    with psycopg.connect(obj.migrated_url()) as conn:
+        report = DiscoveryClient(conn).wiring_health(Tenant(client_id, engagement_id), detail=detail)
+        conn.rollback()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    _print_health(report)
+    if detail and report.get("samples"):
+        console.print_json(json.dumps(report["samples"], default=str))
+
+
+@main.command()
+@tenant_options
+@click.option("--flow", "flow_id", type=click.UUID, default=None, help="Any flow ID of the tenant.")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=50, show_default=True)
+@click.option("--asset-type", default=None)
+@click.option("--status", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@pass_ctx
+def assets(obj: Context, client_id, engagement_id, flow_id, page, page_size, asset_type, status, as_json):
+    """List assets, a page at a time (default: the quick-start tenant)."""
+    with psycopg.connect(obj.migrated_url()) as conn:
+        result = DiscoveryClient(conn).list_assets(Tenant(client_id, engagement_id), flow_id=flow_id, page=page,
+                                                   page_size=page_size, asset_type=asset_type, status=status)
+        conn.rollback()
+    if as_json:
+        click.echo(json.dumps(result.raw, indent=2, default=str))
+        return
+    p = result.pagination
+    table = Table(title=f"Assets: page {p.get('page')} of {p.get('total_pages')} ({p.get('total_count')} in all)")
+    columns = ("name", "asset_type", "hostname", "ip_address", "status", "id")
+    for col in columns:
+        table.add_column(col, no_wrap=col == "id")
+    for asset in result.assets:
+        table.add_row(*("" if asset.get(col) is None else str(asset.get(col)) for col in columns))
+    console.print(table)
+    if result.metadata.get("page_size_capped"):
+        console.print(f"page size capped to {result.metadata.get('max_page_size')}")
+
+
+# -- repair -----------------------------------------------------------------
+
+@main.command()
+@tenant_options
+@click.option("--all", "all_tenants", is_flag=True, help="Every tenant in migration.engagements.")
+@click.option("--apply", is_flag=True, help="Write the repairs (default: dry run).")
+@click.option("--validate", is_flag=True, help="Then VALIDATE every NOT VALID constraint of schema migration.")
+@pass_ctx
+def repair(obj: Context, client_id, engagement_id, all_tenants, apply, validate):
+    """Repair wiring left behind by older code (discovery.repair_wiring)."""
+    failed = False
+    with psycopg.connect(obj.migrated_url()) as conn:
+        if all_tenants:
+            tenants = [Tenant(*row) for row in conn.execute(
+                "SELECT client_account_id, id FROM migration.engagements ORDER BY 1, 2").fetchall()]
+        else:
+            tenants = [Tenant(client_id, engagement_id)]
+        client = DiscoveryClient(conn)
+        table = Table(title="repair_wiring" + ("" if apply else " (dry run)"))
+        for col in ("client account", "engagement", "repaired", "remaining"):
+            table.add_column(col, no_wrap=col in ("client account", "engagement"))
+        for tenant in tenants:
+            report = client.repair_wiring(tenant, dry_run=not apply)
+            repaired = {k: v for k, v in (report.get("repaired") or {}).items() if v}
+            remaining = {k: v for k, v in (report.get("remaining") or {}).items() if v}
+            table.add_row(str(tenant.client_account_id), str(tenant.engagement_id),
+                          json.dumps(repaired) if repaired else "-", json.dumps(remaining) if remaining else "-")
+        console.print(table)
+        if apply:
+            conn.commit()
+        else:
+            conn.rollback()
+        if validate:
+            failed = not _validate_constraints(conn)
+    if failed:
+        sys.exit(1)
+
+
+def _validate_constraints(conn: psycopg.Connection) -> bool:
+    """VALIDATE each NOT VALID constraint of schema migration, each in its own
+    transaction; report which fail and why. True when all validate."""
+    pending = conn.execute("""
+        SELECT c.conrelid::regclass::text, c.conname
+          FROM pg_catalog.pg_constraint AS c
+         WHERE c.connamespace = 'migration'::regnamespace AND NOT c.convalidated
+         ORDER BY 1, 2""").fetchall()
+    conn.rollback()
+    if not pending:
+        console.print("Every constraint of schema migration is valid.")
+        return True
+    table = Table(title="VALIDATE CONSTRAINT")
+    for col in ("table", "constraint", "result"):
+        table.add_column(col)
+    ok = True
+    for relation, name in pending:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                    sql.SQL(relation), sql.Identifier(name)))
+            table.add_row(relation, name, "[green]validated[/]")
+        except psycopg.Error as exc:
+            ok = False
+            diag = exc.diag
+            table.add_row(relation, name,
+                          f"[red]blocked[/]: {diag.message_primary}" + (f" ({diag.message_detail})"
+                                                                       if diag.message_detail else ""))
+    conn.commit()
+    console.print(table)
+    return ok
+
+
+# -- db ---------------------------------------------------------------------
+
+@main.group(name="db", invoke_without_command=True)
+@click.pass_context
+def db_(ctx):
+    """Where the database is; `db start` / `db stop` the embedded one."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(status)
+
+
+
+def _configured_note(obj: Context) -> bool:
+    if obj.configured_url:
+        console.print(f"Using the configured database ({db.URL_ENV} or --database-url): "
+                      f"{_masked(obj.configured_url)}", highlight=False)
+        return True
+    return False
+
+
+@db_.command()
+@pass_ctx
+def status(obj: Context):
+    """Show which database is used and whether the embedded server runs."""
+    if _configured_note(obj):
+        console.print("The embedded PostgreSQL is not used.")
+        return
+    st = db.embedded_status()
+    console.print(f"Embedded PostgreSQL data directory: {st.pgdata}", highlight=False)
+    if not st.initialized:
+        console.print("Not initialised yet: any command (or `db start`) creates it.")
+    elif st.running:
+        console.print(f"Running{' (kept running by `db start`)' if st.kept_running else ''}: {st.url}",
+                      highlight=False)
+    else:
+        console.print("Stopped: commands start it for their own duration; `db start` keeps it running.")
+
+
+@db_.command()
+@pass_ctx
+def start(obj: Context):
+    """Start the embedded PostgreSQL and keep it running."""
+    if _configured_note(obj):
+        console.print("Nothing to start: the embedded PostgreSQL is only used when no URL is configured.")
+        return
+    with err_console.status("Starting the embedded PostgreSQL…"):
+        url = db.start_embedded(keep_running=True)
+    click.echo(f"Embedded PostgreSQL running: {url}")
+    click.echo(f"Use it elsewhere with {db.URL_ENV}='{url}'")
+
+
+@db_.command()
+@pass_ctx
+def stop(obj: Context):
+    """Stop the embedded PostgreSQL."""
+    if _configured_note(obj):
+        console.print("Nothing to stop: the embedded PostgreSQL is only used when no URL is configured.")
+        return
+    if db.stop_embedded():
+        console.print("Embedded PostgreSQL stopped.")
+    else:
+        console.print("The embedded PostgreSQL was not running.")
+
+
+# -- dbt --------------------------------------------------------------------
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                "help_option_names": []})
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+@pass_ctx
+def dbt(obj: Context, dbt_args):
+    """Run dbt on the shipped dbt project (e.g. `discovery-wiring dbt build`)."""
+    project = dbt_dir()
+    if not (project / "dbt_project.yml").is_file():
+        _fail(f"no dbt project at {project}")
+    exe = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
+    if not Path(exe).exists():
+        _fail("dbt is not installed", hint="pip install 'discovery-wiring[dbt]'")
+    url = obj.migrated_url()
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    env.update(DBT_HOST=str(params.get("host") or "localhost"), DBT_PORT=str(params.get("port") or 5432),
+               DBT_USER=str(params.get("user") or os.environ.get("USER", "postgres")),
+               DBT_PASSWORD=str(params.get("password") or ""), DBT_DBNAME=str(params.get("dbname") or ""))
+    if not os.access(project, os.W_OK) or "site-packages" in str(project):
+        work = db.data_dir() / "dbt"  # an installed copy: keep dbt's output out of site-packages
+        env.setdefault("DBT_TARGET_PATH", str(work / "target"))
+        env.setdefault("DBT_LOG_PATH", str(work / "logs"))
+        env.setdefault("DBT_PACKAGES_INSTALL_PATH", str(work / "dbt_packages"))
+    args = list(dbt_args) or ["--help"]
+    if args[0] not in ("--help", "-h", "--version"):
+        args += ["--project-dir", str(project), "--profiles-dir", str(project)]
+    sys.exit(subprocess.call([exe, *args], env=env))
+
+
+if __name__ == "__main__":
+    main()

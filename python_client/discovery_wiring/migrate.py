@@ -1,0 +1,131 @@
+"""Migration runner: yoyo migrations, then a rebuild of schema ``discovery``.
+
+``migrate(url)`` applies the pending migrations of the shipped ``migrations/``
+folder, then rebuilds the ``discovery`` schema in one transaction from the
+shipped ``sql/`` folder: ``schema.sql``, ``types/*.sql`` (sorted),
+``functions/*.sql`` (sorted), ``grants.sql``. A session-level advisory lock
+serializes concurrent runs on one database. A second run applies no migration
+(the discovery rebuild is redone, which is harmless).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from .db import database_url, to_uri
+from .resources import migrations_dir, sql_dir
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key shared by every migrate / rollback run ("dscwirng" as a bigint)
+ADVISORY_LOCK_KEY = int.from_bytes(b"dscwirng", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+def yoyo_url(url: str) -> str:
+    """Convert a libpq URI (or key=value conninfo) to yoyo's
+    ``postgresql+psycopg://`` URL. A Unix-socket host (``?host=/path``) stays a
+    query argument, which yoyo hands to ``psycopg.connect`` as it is."""
+    return to_uri(conninfo_to_dict(url), scheme="postgresql+psycopg")
+
+
+def discovery_sql_files(root: Path | None = None) -> list[Path]:
+    """The files that build schema ``discovery``, in execution order."""
+    root = root or sql_dir()
+    files = [root / "schema.sql"]
+    files += sorted((root / "types").glob("*.sql"))
+    files += sorted((root / "functions").glob("*.sql"))
+    files.append(root / "grants.sql")
+    return [f for f in files if f.is_file()]
+
+
+@dataclass
+class MigrateResult:
+    applied: list[str] = field(default_factory=list)  # yoyo migration ids applied by this run
+    sql_files: list[str] = field(default_factory=list)  # discovery files executed
+
+
+@contextlib.contextmanager
+def _locked(url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s::bigint)", (ADVISORY_LOCK_KEY,))
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s::bigint)", (ADVISORY_LOCK_KEY,))
+
+
+@contextlib.contextmanager
+def _yoyo(url: str):
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(yoyo_url(url))
+    try:
+        yield backend, read_migrations(str(migrations_dir()))
+    finally:
+        with contextlib.suppress(Exception):
+            backend.connection.close()
+
+
+def rebuild_discovery(conn: psycopg.Connection) -> list[str]:
+    """Rebuild schema ``discovery`` on ``conn`` in one transaction (``conn``
+    must not be inside a transaction already, or the rebuild joins it)."""
+    files = discovery_sql_files()
+    with conn.transaction():
+        conn.execute("SET LOCAL check_function_bodies = off")
+        for path in files:
+            log.info("executing %s", path)
+            try:
+                conn.execute(path.read_text(encoding="utf-8"))
+            except psycopg.Error as exc:
+                raise MigrationError(f"{path.relative_to(path.parents[1])}: {exc}") from exc
+    return [str(f) for f in files]
+
+
+class MigrationError(RuntimeError):
+    """A migration or a ``sql/`` file failed (the message names the file)."""
+
+
+def migrate(url: str | None = None, *, rebuild: bool = True) -> MigrateResult:
+    """Apply pending migrations, then (unless ``rebuild`` is false) rebuild ``discovery``."""
+    url = url or database_url()
+    result = MigrateResult()
+    with _locked(url) as conn:
+        with _yoyo(url) as (backend, migrations):
+            with backend.lock():
+                pending = backend.to_apply(migrations)
+                backend.apply_migrations(pending)
+                result.applied = [m.id for m in pending]
+        if rebuild:
+            result.sql_files = rebuild_discovery(conn)
+    return result
+
+
+def rollback(url: str | None = None, count: int = 1) -> list[str]:
+    """Roll back the ``count`` newest applied migrations; returns their ids."""
+    url = url or database_url()
+    with _locked(url):
+        with _yoyo(url) as (backend, migrations):
+            with backend.lock():
+                newest = backend.to_rollback(migrations)[:count]
+                backend.rollback_migrations(newest)
+                return [m.id for m in newest]
+
+
+def applied_migrations(url: str) -> list[str]:
+    """Ids of the applied migrations, oldest first."""
+    with _yoyo(url) as (backend, migrations):
+        applied = set(backend.get_applied_migration_hashes())
+        return [m.id for m in migrations if m.hash in applied]
+
+
+def is_migrated(conn: psycopg.Connection) -> bool:
+    """Whether schema ``migration`` exists (auto-migration check of the CLI)."""
+    row = conn.execute("SELECT to_regnamespace('migration') IS NOT NULL").fetchone()
+    return bool(row and row[0])

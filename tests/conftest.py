@@ -1,0 +1,190 @@
+"""Shared fixtures: a real PostgreSQL, migrated once, cloned per test.
+
+Server: ``DISCOVERY_DATABASE_URL`` when set (any database on the server; the
+role must be allowed to create databases and roles, e.g. a superuser), else the
+embedded PostgreSQL of ``discovery_wiring.db`` (started for the session).
+
+Each test process (each xdist worker) migrates ONE template database
+``dw_template_<worker>_<pid>_<random>`` at session start; every test that
+asks for a database gets a fresh clone (``CREATE DATABASE … TEMPLATE …``),
+dropped after the test. Nothing is shared between tests.
+
+Fixtures (function scope unless said):
+
+``server_url`` (session)
+    URL of the server's maintenance database (from the env, or embedded).
+``template_url`` (session)
+    URL of this process's migrated template. Do not connect to it in a test:
+    an open session on it blocks cloning.
+``db_url``
+    URL of a fresh migrated database for this test (a ``postgresql://`` URI).
+``database_url_for``
+    ``database_url_for(db_url, scheme)``: the same database as another URI
+    scheme, e.g. ``"postgresql+asyncpg"`` for SQLAlchemy.
+``conn``
+    A ``psycopg.Connection`` to ``db_url``, autocommit off: a transaction
+    opens with the first statement and is rolled back at teardown unless the
+    test commits. After an API error the transaction is aborted: wrap an
+    expected failure in ``with conn.transaction():`` (a savepoint) to go on.
+``client``
+    ``DiscoveryClient(conn)``.
+``tenant``
+    A freshly registered tenant (random UUIDs) as a ``Tenant``
+    ``(client_account_id, engagement_id)``; registered inside ``conn``'s
+    transaction: ``conn.commit()`` to let other sessions see it.
+``make_tenant``
+    ``make_tenant(client_name=..., engagement_name=...)`` registers another one.
+``run_flow``
+    ``run_flow(records, tenant=None, **options) -> MiniFlow``: a whole flow on
+    ``client`` from a list of dicts (see :func:`_run_flow` for the options).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from discovery_wiring import DiscoveryClient, Tenant, migrate
+from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
+from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
+
+
+def _create_database(server_url: str, name: str, template: str | None = None) -> None:
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        admin.execute(query)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return configured_url() or start_embedded()
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> Iterator[str]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"dw_template_{worker}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _create_database(server_url, name)
+    try:
+        url = url_with_database(server_url, name)
+        migrate(url)
+        yield url
+    finally:
+        _drop_database(server_url, name)
+
+
+@pytest.fixture
+def db_url(server_url: str, template_url: str) -> Iterator[str]:
+    template = conninfo_to_dict(template_url)["dbname"]
+    name = f"dw_test_{uuid.uuid4().hex[:16]}"
+    _create_database(server_url, name, template=template)
+    try:
+        yield url_with_database(server_url, name)
+    finally:
+        _drop_database(server_url, name)
+
+
+@pytest.fixture
+def database_url_for():
+    """``database_url_for(url, scheme)``: ``url`` rewritten with another scheme."""
+    def convert(url: str, scheme: str = "postgresql") -> str:
+        return url_with_database(url, conninfo_to_dict(url)["dbname"], scheme)
+    return convert
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection]:
+    connection = psycopg.connect(db_url, autocommit=False)
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(conn: psycopg.Connection) -> DiscoveryClient:
+    return DiscoveryClient(conn)
+
+
+@pytest.fixture
+def make_tenant(client: DiscoveryClient):
+    def make(client_name: str = "Test client", engagement_name: str = "Test engagement") -> Tenant:
+        tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+        client.register_tenant(tenant, client_name, engagement_name)
+        return tenant
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> Tenant:
+    return make_tenant()
+
+
+@dataclass
+class MiniFlow:
+    """What :func:`_run_flow` did: the IDs and the result of each step (None when skipped)."""
+
+    tenant: Tenant
+    data_import_id: uuid.UUID
+    flow: FlowIds
+    cleanse: CleanseResult | None
+    result: AssetRunResult | None
+
+    @property
+    def discovery_flow_id(self) -> uuid.UUID:
+        return self.flow.discovery_flow_id
+
+
+def _run_flow(client: DiscoveryClient, default_tenant: Tenant, records: list[dict[str, Any]],
+              tenant: Tenant | None = None, *, mappings: Any = None, approve_suggestions: bool = True,
+              cleanse: bool = True, create_assets: bool = True, assets: Any = None,
+              dry_run: bool = False, import_name: str = "test import") -> MiniFlow:
+    """A whole flow from ``records`` (dicts): create_data_import, add_raw_records,
+    start_discovery_flow, then mappings (``mappings`` given: set those; else,
+    with ``approve_suggestions``, approve every suggestion that has a target),
+    ``cleanse_records`` (if ``cleanse``) and ``create_assets_from_discovery``
+    (if ``create_assets``; ``assets`` and ``dry_run`` are passed on)."""
+    tenant = tenant or default_tenant
+    data_import_id = client.create_data_import(tenant, import_name, "csv", "test.csv")
+    client.add_raw_records(tenant, data_import_id, records)
+    flow = client.start_discovery_flow(tenant, data_import_id)
+    if mappings is not None:
+        client.set_field_mappings(tenant, data_import_id, mappings)
+    elif approve_suggestions:
+        suggestions = [s for s in client.suggest_field_mappings(tenant, data_import_id) if s.target_field]
+        if suggestions:
+            client.set_field_mappings(tenant, data_import_id, suggestions)
+    cleansed = client.cleanse_records(tenant, flow.discovery_flow_id) if cleanse else None
+    result = (client.create_assets_from_discovery(tenant, flow.discovery_flow_id, assets=assets, dry_run=dry_run)
+              if create_assets else None)
+    return MiniFlow(tenant, data_import_id, flow, cleansed, result)
+
+
+@pytest.fixture
+def run_flow(client: DiscoveryClient, tenant: Tenant):
+    """``run_flow(records, tenant=None, **options)``: see :func:`_run_flow`."""
+    default_tenant = tenant
+
+    def run(records: list[dict[str, Any]], tenant: Tenant | None = None, **options: Any) -> MiniFlow:
+        return _run_flow(client, default_tenant, records, tenant, **options)
+    return run
+
+
+def pytest_report_header(config):
+    return f"database: {URL_ENV}={configured_url()}" if configured_url() else "database: embedded PostgreSQL"

@@ -1,0 +1,146 @@
+"""The ``discovery-wiring`` CLI end to end, against a real database named by
+DISCOVERY_DATABASE_URL (a fresh, empty one: the CLI migrates it itself)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg import sql
+
+from discovery_wiring.cli import QUICKSTART_CLIENT_ID, main
+from discovery_wiring.db import url_with_database
+from discovery_wiring.resources import sample_file
+
+
+@pytest.fixture
+def fresh_url(server_url):
+    """An empty database (no migrations): the CLI must migrate it itself."""
+    name = f"dw_cli_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield url_with_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def cli(fresh_url):
+    runner = CliRunner()
+
+    def invoke(*args, expect: int | None = 0):
+        result = runner.invoke(main, list(args), env={"DISCOVERY_DATABASE_URL": fresh_url, "COLUMNS": "200"},
+                               catch_exceptions=False)
+        if expect is not None:
+            assert result.exit_code == expect, result.output
+        return result
+    return invoke
+
+
+def sample_rows() -> int:
+    with sample_file().open() as fh:
+        return sum(1 for _ in fh) - 1  # no quoted newlines in the sample
+
+
+def test_run_bundled_sample_end_to_end(cli, fresh_url):
+    first = cli("run")
+    out = first.output
+    assert "records loaded" in out and "assets created" in out and "health_status: healthy" in out
+
+    rows = sample_rows()
+    with psycopg.connect(fresh_url) as conn:
+        (import_id,) = conn.execute("SELECT id FROM migration.data_imports").fetchone()
+        outcomes = dict(conn.execute("""
+            SELECT processing_status, count(*) FROM migration.raw_import_records
+             WHERE data_import_id = %s GROUP BY 1""", (import_id,)).fetchall())
+        assert sum(outcomes.values()) == rows
+        assert set(outcomes) <= {"created", "matched", "invalid", "conflict"}
+        assets = conn.execute("SELECT count(*) FROM migration.assets").fetchone()[0]
+        assert assets == outcomes["created"] > 0
+        assert f"│ assets created       │ {assets:>5} │" in out or str(assets) in out
+        # invariant 3: every flow-based asset is wired both ways
+        unwired = conn.execute("""
+            SELECT count(*) FROM migration.assets AS a
+              LEFT JOIN migration.raw_import_records AS r
+                ON r.client_account_id = a.client_account_id AND r.id = a.raw_import_records_id
+              LEFT JOIN migration.discovery_flows AS f
+                ON f.client_account_id = a.client_account_id AND f.id = a.discovery_flow_id
+             WHERE a.discovery_method = 'flow_based'
+               AND (r.asset_id IS DISTINCT FROM a.id OR f.master_flow_id IS DISTINCT FROM a.master_flow_id)""").fetchone()[0]
+        assert unwired == 0
+        pending_conflicts = conn.execute(
+            "SELECT count(*) FROM migration.asset_conflict_resolutions WHERE resolution_status = 'pending'"
+        ).fetchone()[0]
+        assert pending_conflicts == outcomes.get("conflict", 0)
+
+    second = cli("run")
+    assert "health_status: healthy" in second.output
+    with psycopg.connect(fresh_url) as conn:
+        assert conn.execute("SELECT count(*) FROM migration.assets").fetchone()[0] == assets
+        (second_import,) = conn.execute(
+            "SELECT id FROM migration.data_imports WHERE id <> %s", (import_id,)).fetchone()
+        statuses = {r[0] for r in conn.execute(
+            "SELECT DISTINCT processing_status FROM migration.raw_import_records WHERE data_import_id = %s",
+            (second_import,))}
+        assert statuses <= {"matched", "invalid"}
+        tenants = conn.execute("SELECT DISTINCT client_account_id FROM migration.engagements").fetchall()
+        assert tenants == [(QUICKSTART_CLIENT_ID,)]
+
+    listing = json.loads(cli("assets", "--json", "--page-size", "10").output)
+    assert listing["pagination"]["total_count"] == assets and len(listing["assets"]) == 10
+    assert "Assets: page 2" in cli("assets", "--page", "2", "--page-size", "10").output
+    flow_id = listing["assets"][0]["discovery_flow_id"]
+    by_flow = json.loads(cli("assets", "--json", "--flow", flow_id).output)
+    assert by_flow["pagination"]["total_count"] == assets
+
+    health = json.loads(cli("health", "--json").output)
+    assert health["health_status"] == "healthy"
+    assert "health_status: healthy" in cli("health", "--detail").output
+
+
+def test_errors_exit_nonzero_with_sqlstate_and_hint(cli):
+    result = cli("health", expect=1)  # nothing imported yet: the quick-start tenant is unknown
+    assert "WR001" in result.output and "discovery-wiring run" in result.output
+    cli("run")
+    result = cli("assets", "--page", "0", expect=1)
+    assert "WR006" in result.output and "hint:" in result.output
+
+
+def test_run_with_mapping_file_and_json_input(cli, fresh_url, tmp_path):
+    records = [{"Host": "app01", "Addr": "10.1.0.1", "Kind": "server"},
+               {"Host": "app02", "Addr": "10.1.0.2", "Kind": "server"}]
+    (tmp_path / "inv.json").write_text(json.dumps(records))
+    (tmp_path / "map.json").write_text(json.dumps({"Host": "hostname", "Addr": "ip_address", "Kind": "asset_type"}))
+    tenant = ["--client-id", str(uuid.uuid4()), "--engagement-id", str(uuid.uuid4()),
+              "--client-name", "Acme", "--engagement-name", "Move"]
+    out = cli("run", str(tmp_path / "inv.json"), "--mapping", str(tmp_path / "map.json"), "--chunk-size", "1",
+              *tenant).output
+    assert "health_status: healthy" in out
+    with psycopg.connect(fresh_url) as conn:
+        rows = conn.execute("SELECT hostname, ip_address::text, asset_type FROM migration.assets ORDER BY 1").fetchall()
+    assert [(h, ip.split("/")[0], t) for h, ip, t in rows] == [("app01", "10.1.0.1", "server"),
+                                                               ("app02", "10.1.0.2", "server")]
+
+
+def test_migrate_command_then_noop(cli):
+    assert "Applied" in cli("migrate").output
+    assert "No pending migration." in cli("migrate").output
+
+
+def test_db_reports_the_configured_url(cli):
+    for args in (("db",), ("db", "status"), ("db", "start"), ("db", "stop")):
+        out = cli(*args).output
+        assert "configured database" in out
+    assert "Nothing to start" in cli("db", "start").output
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "discovery_wiring", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for command in ("run", "migrate", "health", "assets", "db", "repair", "dbt"):
+        assert command in out

@@ -1,0 +1,329 @@
+"""The Python client: sync and async over psycopg, SQLAlchemy (psycopg and
+asyncpg), exception mapping, borrowed connections, streaming bulk loads."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import re
+import uuid
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+import discovery_wiring.client as client_module
+from discovery_wiring import (AssetPage, AssetRunResult, AsyncDiscoveryClient, CleanseResult, DataImportNotFound,
+                              DiscoveryClient, DiscoveryError, FieldMappingSuggestion, FlowIds, FlowNotFound,
+                              InvalidArgument, MalformedPayload, Tenant, UnknownTenant, WiringHealth)
+from discovery_wiring import calls, errors, loading
+from discovery_wiring.sqlalchemy_adapter import AsyncSQLAlchemyDiscoveryClient, SQLAlchemyDiscoveryClient
+
+SERVERS = [
+    {"Server Name": "web01", "IP Address": "10.0.0.1", "OS": "Ubuntu 22.04", "Owner Team": "web"},
+    {"Server Name": "web02", "IP Address": "10.0.0.2", "OS": "Ubuntu 22.04", "Owner Team": "web"},
+    {"Server Name": "db01", "IP Address": "10.0.1.1", "OS": "RHEL 9", "Owner Team": ""},
+]
+
+
+# -- the call definitions (no database) ---------------------------------------
+
+@pytest.mark.parametrize("call", calls.ALL_CALLS, ids=lambda c: c.function)
+def test_every_parameter_is_named_and_cast(call):
+    for style, placeholder in (("pyformat", "%(p_{})s"), ("named", ":p_{}")):
+        text = call.sql(style)
+        assert f"discovery.{call.function}(" in text
+        for name, sqltype in call.all_params:
+            assert f"p_{name} => CAST({placeholder.format(name)} AS {sqltype})" in text
+    assert "::" not in call.sql("named")  # `::` would break SQLAlchemy's :name parsing
+
+
+def test_bind_encodes_values_and_rejects_unknown_arguments():
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    params = calls.ADD_RAW_RECORDS.bind(tenant, {"data_import_id": uuid.uuid4(), "records": [{"a": 1}]})
+    assert params["p_records"] == '[{"a": 1}]'
+    assert params["p_client_account_id"] == str(tenant.client_account_id)
+    params = calls.LIST_ASSETS.bind(tenant, {"page": True})
+    assert params["p_page"] == 1 and params["p_flow_id"] is None
+    with pytest.raises(TypeError, match="bogus"):
+        calls.LIST_ASSETS.bind(tenant, {"bogus": 1})
+
+
+@pytest.mark.parametrize("sqlstate,cls", sorted(errors.ERROR_CLASSES.items()))
+def test_every_wr_code_has_its_class(sqlstate, cls):
+    class FakeDiag:
+        message_primary, message_detail, message_hint = "boom", "the detail", "the hint"
+
+    class FakePsycopgError(Exception):
+        diag = FakeDiag()
+
+    driver_error = FakePsycopgError("boom")
+    driver_error.sqlstate = sqlstate
+    wrapper = Exception("wrapped")  # as SQLAlchemy does: .orig
+    wrapper.orig = driver_error
+    for raised in (driver_error, wrapper):
+        mapped = errors.translate(raised)
+        assert type(mapped) is cls and isinstance(mapped, DiscoveryError)
+        assert (mapped.sqlstate, mapped.message, mapped.detail, mapped.hint) == \
+            (sqlstate, "boom", "the detail", "the hint")
+    other = FakePsycopgError("x")
+    other.sqlstate = "23505"
+    assert errors.translate(other) is None
+
+
+def test_json_array_and_lines_stream(tmp_path, monkeypatch):
+    records = [{"name": "a", "n": 12345678901234567890}, {"name": "b ]", "nested": {"x": [1, 2]}}, {"name": ""}]
+    (tmp_path / "r.json").write_text(" [\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
+    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
+    monkeypatch.setattr(loading, "_READ_SIZE", 5)  # elements straddle every read
+    assert list(loading.iter_records(tmp_path / "r.json")) == records
+    assert list(loading.iter_records(tmp_path / "r.jsonl")) == records
+    (tmp_path / "empty.json").write_text("[]")
+    assert list(loading.iter_records(tmp_path / "empty.json")) == []
+    (tmp_path / "bad.json").write_text('[{"a": 1} {"b": 2}]')
+    with pytest.raises(ValueError):
+        list(loading.iter_records(tmp_path / "bad.json"))
+
+
+def test_chunk_size_is_bounded(client, tenant):
+    with pytest.raises(ValueError):
+        client.add_raw_records(tenant, uuid.uuid4(), [], chunk_size=calls.MAX_PAYLOAD + 1)
+
+
+# -- sync client on psycopg -----------------------------------------------------
+
+def test_sync_flow_typed_results(client, tenant):
+    data_import_id = client.create_data_import(tenant, "servers", "csv", "servers.csv")
+    assert isinstance(data_import_id, uuid.UUID)
+    assert client.add_raw_records(tenant, data_import_id, iter(SERVERS), chunk_size=2) == 3
+    flow = client.start_discovery_flow(tenant, data_import_id, flow_name="typed")
+    assert isinstance(flow, FlowIds) and flow.flow_id == flow.master_flow_id
+    suggestions = client.suggest_field_mappings(tenant, data_import_id)
+    assert all(isinstance(s, FieldMappingSuggestion) for s in suggestions)
+    by_source = {s.source_field: s for s in suggestions}
+    assert by_source["Server Name"].target_field == "hostname"
+    assert isinstance(by_source["Server Name"].confidence_score, Decimal)
+    assert client.set_field_mappings(tenant, data_import_id, [s for s in suggestions if s.target_field]) >= 1
+    cleansed = client.cleanse_records(tenant, flow.discovery_flow_id)
+    assert cleansed == CleanseResult(cleansed=3, invalid=0)
+    result = client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+    assert isinstance(result, AssetRunResult) and isinstance(result.run_id, uuid.UUID)
+    assert (result.created, result.matched, result.conflicts, result.invalid) == (3, 0, 0, 0)
+    page = client.list_assets(tenant, flow_id=flow.flow_id, page_size=2)
+    assert isinstance(page, AssetPage) and page.total_count == 3 and page.has_next and len(page.assets) == 2
+    assert {a["hostname"] for a in client.list_assets(tenant).assets} == {"web01", "web02", "db01"}
+    health = client.wiring_health(tenant, detail=True)
+    assert isinstance(health, WiringHealth) and health.healthy and not any(health.gaps.values())
+    for any_id in flow.discovery_flow_id, flow.flow_id:
+        assert client.resolve_flow(tenant, any_id) == flow
+
+
+def test_run_flow_fixture(run_flow):
+    flow = run_flow(SERVERS)
+    assert flow.result.created == 3 and flow.cleanse.invalid == 0
+    again = run_flow(SERVERS, import_name="second")
+    assert again.result.created == 0 and again.result.matched == 3
+
+
+# -- exceptions ------------------------------------------------------------------
+
+def test_errors_carry_sqlstate_detail_and_hint(conn, client, tenant):
+    stranger = Tenant(uuid.uuid4(), uuid.uuid4())
+    cases = [
+        (UnknownTenant, "WR001", lambda: client.create_data_import(stranger, "x", "csv", "x.csv")),
+        (FlowNotFound, "WR002", lambda: client.resolve_flow(tenant, uuid.uuid4())),
+        (DataImportNotFound, "WR003", lambda: client.start_discovery_flow(tenant, uuid.uuid4())),
+        (MalformedPayload, "WR005", lambda: client.add_raw_records_batch(
+            tenant, client.create_data_import(tenant, "x", "csv", "x.csv"), {"not": "an array"})),
+        (InvalidArgument, "WR006", lambda: client.list_assets(tenant, page=0)),
+    ]
+    for cls, sqlstate, call in cases:
+        with pytest.raises(cls) as info, conn.transaction():  # a savepoint keeps the test's transaction
+            call()
+        error = info.value
+        assert error.sqlstate == sqlstate
+        assert error.detail and error.hint, f"{sqlstate} lacks DETAIL or HINT"
+        assert isinstance(error.__cause__, psycopg.Error) and error.__cause__.sqlstate == sqlstate
+        assert sqlstate in str(error)
+
+
+def test_non_api_errors_pass_through(conn, client, tenant):
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        client.resolve_flow(tenant, "not-a-uuid")
+
+
+# -- borrowed connection ------------------------------------------------------------
+
+def test_borrowed_connection_is_never_committed(db_url, tmp_path):
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    trace = tmp_path / "libpq.trace"
+    with psycopg.connect(db_url) as conn:
+        xid = conn.execute("SELECT pg_current_xact_id()").fetchone()[0]  # the caller's transaction
+        with trace.open("w") as fh:
+            conn.pgconn.trace(fh.fileno())
+            client = DiscoveryClient(conn)
+            client.register_tenant(tenant, "borrowed", "borrowed")
+            data_import_id = client.create_data_import(tenant, "x", "csv", "x.csv")
+            client.add_raw_records(tenant, data_import_id, SERVERS, chunk_size=1)
+            flow = client.start_discovery_flow(tenant, data_import_id)
+            client.set_field_mappings(tenant, data_import_id, {"Server Name": "hostname"})
+            client.cleanse_records(tenant, flow.discovery_flow_id)
+            assert client.create_assets_from_discovery(tenant, flow.discovery_flow_id).created == 3
+            client.wiring_health(tenant)
+            conn.pgconn.untrace()
+        assert conn.execute("SELECT pg_current_xact_id()").fetchone()[0] == xid
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]
+        assert sent, "the trace recorded nothing"
+        assert not [line for line in sent if re.search(r'"\s*(COMMIT|ROLLBACK|BEGIN|END)\b', line, re.I)]
+        with psycopg.connect(db_url) as other:  # uncommitted: invisible elsewhere
+            assert other.execute("SELECT count(*) FROM migration.assets").fetchone()[0] == 0
+        conn.rollback()
+    with psycopg.connect(db_url) as after:
+        for table in ("client_accounts", "data_imports", "raw_import_records", "discovery_flows", "assets"):
+            assert after.execute(f"SELECT count(*) FROM migration.{table}").fetchone()[0] == 0, table
+
+
+# -- async client on psycopg ----------------------------------------------------------
+
+def test_async_client(db_url):
+    async def scenario():
+        tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+        async with await psycopg.AsyncConnection.connect(db_url) as aconn:
+            client = AsyncDiscoveryClient(aconn)
+            await client.register_tenant(tenant, "async", "async")
+            data_import_id = await client.create_data_import(tenant, "a", "json", "a.json")
+
+            async def rows():
+                for row in SERVERS:
+                    yield row
+            assert await client.add_raw_records(tenant, data_import_id, rows(), chunk_size=2) == 3
+            flow = await client.start_discovery_flow(tenant, data_import_id)
+            await client.set_field_mappings(tenant, data_import_id, {"Server Name": "hostname"})
+            assert (await client.cleanse_records(tenant, flow.discovery_flow_id)).cleansed == 3
+            result = await client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+            assert result.created == 3
+            assert (await client.list_assets(tenant, flow_id=flow.discovery_flow_id)).total_count == 3
+            assert (await client.wiring_health(tenant)).healthy
+            with pytest.raises(FlowNotFound) as info:
+                await client.resolve_flow(tenant, uuid.uuid4())
+            assert info.value.detail and info.value.hint
+            await aconn.rollback()
+    asyncio.run(scenario())
+
+
+# -- SQLAlchemy ------------------------------------------------------------------------
+
+def test_sqlalchemy_session_psycopg(db_url, database_url_for):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(database_url_for(db_url, "postgresql+psycopg"))
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    try:
+        with Session(engine) as session:
+            client = SQLAlchemyDiscoveryClient(session)
+            client.register_tenant(tenant, "sa", "sa")
+            data_import_id = client.create_data_import(tenant, "s", "csv", "s.csv")
+            assert client.add_raw_records(tenant, data_import_id, SERVERS) == 3
+            flow = client.start_discovery_flow(tenant, data_import_id)
+            client.set_field_mappings(tenant, data_import_id, {"Server Name": "hostname"})
+            client.cleanse_records(tenant, flow.discovery_flow_id)
+            assert client.create_assets_from_discovery(tenant, flow.discovery_flow_id).created == 3
+            assert client.list_assets(tenant).total_count == 3
+            with pytest.raises(InvalidArgument) as info, session.begin_nested():
+                client.list_assets(tenant, page_size=0)
+            assert info.value.sqlstate == "WR006" and info.value.hint
+            assert session.in_transaction()
+            session.rollback()
+        with engine.connect() as c:
+            assert c.execute(text("SELECT count(*) FROM migration.assets")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_sqlalchemy_async_session_asyncpg(db_url, database_url_for):
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    async def scenario():
+        engine = create_async_engine(database_url_for(db_url, "postgresql+asyncpg"))
+        tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+        try:
+            async with AsyncSession(engine) as session:
+                client = AsyncSQLAlchemyDiscoveryClient(session)
+                await client.register_tenant(tenant, "asyncpg", "asyncpg")
+                data_import_id = await client.create_data_import(tenant, "s", "csv", "s.csv")
+                assert isinstance(data_import_id, uuid.UUID)
+                assert await client.add_raw_records(tenant, data_import_id, SERVERS, chunk_size=2) == 3
+                flow = await client.start_discovery_flow(tenant, data_import_id)
+                assert isinstance(flow.flow_id, uuid.UUID)
+                suggestions = await client.suggest_field_mappings(tenant, data_import_id)
+                assert any(s.target_field == "hostname" for s in suggestions)
+                await client.set_field_mappings(tenant, data_import_id, [s for s in suggestions if s.target_field])
+                await client.cleanse_records(tenant, flow.discovery_flow_id)
+                dry = await client.create_assets_from_discovery(tenant, flow.discovery_flow_id, dry_run=True)
+                assert dry.created == 3
+                result = await client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+                assert result.created == 3 and isinstance(result.run_id, uuid.UUID)
+                page = await client.list_assets(tenant, flow_id=flow.flow_id)
+                assert page.total_count == 3
+                assert (await client.wiring_health(tenant)).healthy
+                assert await client.resolve_flow(tenant, flow.flow_id) == flow
+                with pytest.raises(UnknownTenant) as info:
+                    async with session.begin_nested():
+                        await client.list_assets(Tenant(uuid.uuid4(), uuid.uuid4()))
+                assert info.value.sqlstate == "WR001" and info.value.detail and info.value.hint
+                await session.rollback()
+            async with engine.connect() as c:
+                assert (await c.execute(text("SELECT count(*) FROM migration.assets"))).scalar() == 0
+        finally:
+            await engine.dispose()
+    asyncio.run(scenario())
+
+
+# -- streaming bulk load ------------------------------------------------------------------
+
+def test_load_file_streams_a_large_csv_in_chunks(conn, client, tenant, tmp_path, monkeypatch):
+    rows = 20_000
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Server Name", "IP Address", "OS", "Notes"])
+        for i in range(rows):
+            writer.writerow([f"host{i:05d}", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", "Linux",
+                             "" if i % 2 else "note, with comma"])
+
+    produced = {"rows": 0}
+    real_iter_records = client_module.iter_records
+
+    def counting_iter_records(p):
+        for record in real_iter_records(p):
+            produced["rows"] += 1
+            yield record
+    monkeypatch.setattr(client_module, "iter_records", counting_iter_records)
+
+    batches = []
+    real_batch = client.add_raw_records_batch
+
+    def spy_batch(tenant_, data_import_id, records):
+        # when a chunk is sent, the reader has read exactly that far: the file is never read whole
+        batches.append((len(records), produced["rows"]))
+        return real_batch(tenant_, data_import_id, records)
+    monkeypatch.setattr(client, "add_raw_records_batch", spy_batch)
+
+    progress = []
+    data_import_id = client.create_data_import(tenant, "big", "csv", path.name)
+    assert client.load_file(tenant, data_import_id, path, progress=progress.append) == rows
+    assert batches == [(5_000, 5_000), (5_000, 10_000), (5_000, 15_000), (5_000, 20_000)]
+    assert progress == [5_000] * 4
+    count, first, last, empties = conn.execute("""
+        SELECT count(*), min(row_number), max(row_number),
+               count(*) FILTER (WHERE raw_data ->> 'Notes' = '')
+          FROM migration.raw_import_records WHERE data_import_id = %s""", (data_import_id,)).fetchone()
+    assert (count, first, last, empties) == (rows, 1, rows, rows // 2)
+    sample = conn.execute("""SELECT raw_data FROM migration.raw_import_records
+                              WHERE data_import_id = %s AND row_number = 1""", (data_import_id,)).fetchone()[0]
+    assert sample == {"Server Name": "host00000", "IP Address": "10.0.0.0", "OS": "Linux",
+                      "Notes": "note, with comma"}
