@@ -111,7 +111,7 @@ CREATE TABLE migration.raw_import_records (
     cleansed_data jsonb,
     validation_errors jsonb,
     is_valid boolean,
-    is_processed boolean NOT NULL DEFAULT false,
+    is_processed boolean NOT NULL DEFAULT FALSE,
     processed_at timestamptz,
     processing_status text
     CHECK (processing_status IN ('created', 'matched', 'conflict', 'invalid')),
@@ -175,10 +175,10 @@ CREATE TABLE migration.discovery_flows (
     user_id text,
     status text NOT NULL DEFAULT 'active',
     current_phase text NOT NULL DEFAULT 'data_import',
-    data_import_completed boolean NOT NULL DEFAULT false,
-    field_mapping_completed boolean NOT NULL DEFAULT false,
-    data_cleansing_completed boolean NOT NULL DEFAULT false,
-    asset_inventory_completed boolean NOT NULL DEFAULT false,
+    data_import_completed boolean NOT NULL DEFAULT FALSE,
+    field_mapping_completed boolean NOT NULL DEFAULT FALSE,
+    data_cleansing_completed boolean NOT NULL DEFAULT FALSE,
+    asset_inventory_completed boolean NOT NULL DEFAULT FALSE,
     phase_state jsonb NOT NULL DEFAULT '{}',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
@@ -316,7 +316,7 @@ CREATE TABLE migration.asset_conflict_resolutions (
     discovery_flow_id uuid NOT NULL,
     raw_import_record_id uuid NOT NULL,
     existing_asset_id uuid NOT NULL,
-    candidate_asset_ids uuid [] NOT NULL DEFAULT '{}',
+    candidate_asset_ids uuid[] NOT NULL DEFAULT '{}',
     conflict_type text NOT NULL,
     conflict_key text,
     new_asset_data jsonb NOT NULL DEFAULT '{}',
@@ -395,6 +395,6 @@ ALTER TABLE migration.discovery_flows OWNER TO discovery_owner;
 ALTER TABLE migration.assets OWNER TO discovery_owner;
 ALTER TABLE migration.asset_conflict_resolutions OWNER TO discovery_owner;
 ALTER TABLE migration.asset_inventory_runs OWNER TO discovery_owner;
-REVOKE ALL ON SCHEMA migration FROM PUBLIC;
-REVOKE ALL ON SCHEMA discovery_health FROM PUBLIC;
+REVOKE ALL ON SCHEMA migration FROM public;
+REVOKE ALL ON SCHEMA discovery_health FROM public;
 GRANT USAGE ON SCHEMA discovery_health TO discovery_analyst;

@@ -1,7 +1,7 @@
 -- The backend role may execute the public API functions and nothing else:
 -- no privilege on any `migration` table, and none on the `_` helpers.
 RESET ROLE;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA discovery FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA discovery FROM public;
 GRANT USAGE ON SCHEMA discovery TO discovery_app;
 
 DO $grants$

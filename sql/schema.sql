@@ -5,5 +5,5 @@
 -- runs with exactly the owner's rights.
 DROP SCHEMA IF EXISTS discovery CASCADE;
 CREATE SCHEMA discovery AUTHORIZATION discovery_owner;
-REVOKE ALL ON SCHEMA discovery FROM PUBLIC;
+REVOKE ALL ON SCHEMA discovery FROM public;
 SET LOCAL ROLE discovery_owner;

@@ -1,6 +1,6 @@
 -- The asset columns a record's fields may fill. A field whose (mapped) name is
 -- not one of these lands in custom_attributes.
-CREATE FUNCTION discovery._asset_columns() RETURNS text []
+CREATE FUNCTION discovery._asset_columns() RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE

@@ -2,7 +2,7 @@
 -- row lock, which serialises writers of one import (row_number, counters).
 CREATE FUNCTION discovery._data_import(
     p_client_account_id uuid, p_engagement_id uuid, p_data_import_id uuid,
-    p_lock boolean DEFAULT false
+    p_lock boolean DEFAULT FALSE
 ) RETURNS migration.data_imports
 LANGUAGE plpgsql
 AS $$

@@ -1,5 +1,5 @@
 -- The ten wiring_health counts, in the order reports show them.
-CREATE FUNCTION discovery._gap_kinds() RETURNS text []
+CREATE FUNCTION discovery._gap_kinds() RETURNS text[]
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE

@@ -29,7 +29,7 @@ CREATE FUNCTION discovery._plan_assets(
     fields jsonb,
     notes text,
     existing_asset_id uuid,
-    candidate_asset_ids uuid [],
+    candidate_asset_ids uuid[],
     conflict_key text
 )
 LANGUAGE sql

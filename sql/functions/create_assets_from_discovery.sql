@@ -9,7 +9,7 @@ CREATE FUNCTION discovery.create_assets_from_discovery(
     p_engagement_id uuid,
     p_discovery_flow_id uuid,
     p_assets jsonb DEFAULT NULL,
-    p_dry_run boolean DEFAULT false
+    p_dry_run boolean DEFAULT FALSE
 ) RETURNS TABLE (
     run_id uuid,
     created integer,

@@ -15,7 +15,7 @@
 CREATE FUNCTION discovery.repair_wiring(
     p_client_account_id uuid,
     p_engagement_id uuid,
-    p_dry_run boolean DEFAULT true
+    p_dry_run boolean DEFAULT TRUE
 ) RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER

@@ -5,7 +5,7 @@
 CREATE FUNCTION discovery.wiring_health(
     p_client_account_id uuid,
     p_engagement_id uuid,
-    p_detail boolean DEFAULT false
+    p_detail boolean DEFAULT FALSE
 ) RETURNS jsonb
 LANGUAGE plpgsql
 STABLE
