@@ -221,6 +221,14 @@ BEGIN
            AND r.engagement_id = p_engagement_id
            AND r.asset_id IS NULL
            AND r.data_import_id IN (SELECT o.data_import_id FROM orphans AS o)
+           -- an invalid record links to nothing, and a conflict is for a person to decide
+           AND r.processing_status IS DISTINCT FROM 'invalid'
+           AND r.processing_status IS DISTINCT FROM 'conflict'
+           AND NOT EXISTS (
+               SELECT FROM migration.asset_conflict_resolutions AS c
+                WHERE c.client_account_id = r.client_account_id
+                  AND c.raw_import_record_id = r.id
+                  AND c.resolution_status = 'pending')
     ),
     pairs AS (
         SELECT o.id AS asset_id, u.id AS raw_id,
