@@ -15,6 +15,9 @@
 -- grouped by their highest-ranked key: the first by row_number creates the
 -- asset, the others match it.
 --
+-- p_tenant_has_assets false (the tenant has no live asset yet, as on a first
+-- import) skips the lookups, which could only find nothing.
+--
 -- Shape: one materialized pass over the records, then per record an indexed
 -- LATERAL lookup of each identity key, then window functions for the
 -- grouping. No CTE is joined to another CTE: the planner has no statistics on
@@ -24,7 +27,8 @@ CREATE FUNCTION discovery._plan_assets(
     p_engagement_id uuid,
     p_data_import_id uuid,
     p_mappings jsonb,
-    p_assets jsonb
+    p_assets jsonb,
+    p_tenant_has_assets boolean DEFAULT TRUE
 ) RETURNS TABLE (
     raw_import_record_id uuid,
     row_number integer,
@@ -102,6 +106,7 @@ AS $$
                 SELECT 1 AS rank, 'hostname=' || k.k_hostname AS key, a.id AS asset_id, a.created_at
                   FROM migration.assets AS a
                  WHERE k.is_candidate
+                   AND p_tenant_has_assets
                    AND lower(a.hostname) = k.k_hostname
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
@@ -111,6 +116,7 @@ AS $$
                 SELECT 2, 'fqdn=' || k.k_fqdn, a.id, a.created_at
                   FROM migration.assets AS a
                  WHERE k.is_candidate
+                   AND p_tenant_has_assets
                    AND lower(a.fqdn) = k.k_fqdn
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
@@ -120,6 +126,7 @@ AS $$
                 SELECT 3, 'ip_address=' || k.k_ip, a.id, a.created_at
                   FROM migration.assets AS a
                  WHERE k.is_candidate
+                   AND p_tenant_has_assets
                    AND a.ip_address = k.k_ip
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
@@ -129,6 +136,7 @@ AS $$
                 SELECT 4, 'name+asset_type=' || k.k_name || '+' || k.k_type, a.id, a.created_at
                   FROM migration.assets AS a
                  WHERE k.is_candidate
+                   AND p_tenant_has_assets
                    AND lower(a.name) = k.k_name
                    AND lower(a.asset_type) = k.k_type
                    AND a.client_account_id = p_client_account_id

@@ -120,8 +120,12 @@ BEGIN
 
     WITH plan AS MATERIALIZED (
         SELECT p.*
-          FROM discovery._plan_assets(p_client_account_id, p_engagement_id, v_flow.data_import_id,
-                                      v_mappings, p_assets) AS p
+          FROM discovery._plan_assets(
+                   p_client_account_id, p_engagement_id, v_flow.data_import_id, v_mappings, p_assets,
+                   EXISTS (SELECT FROM migration.assets AS a
+                            WHERE a.client_account_id = p_client_account_id
+                              AND a.engagement_id = p_engagement_id
+                              AND a.deleted_at IS NULL)) AS p
     ),
     new_assets AS (
         INSERT INTO migration.assets (
