@@ -206,6 +206,14 @@ BEGIN
       INTO v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_handled
       FROM plan AS p;
 
+    -- Same for the assets just written: a planner that still believes the
+    -- table empty would pick nested loops over it in every later query of
+    -- this tenant (wiring_health, list_assets) until autovacuum came by.
+    IF v_created >= 1000 AND v_created > (
+        SELECT c.reltuples FROM pg_catalog.pg_class AS c WHERE c.oid = 'migration.assets'::regclass) / 2 THEN
+        ANALYZE migration.assets;
+    END IF;
+
     IF v_handled > 0 THEN
         v_run_id := gen_random_uuid();
         INSERT INTO migration.asset_inventory_runs (
