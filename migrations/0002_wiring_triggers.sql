@@ -215,24 +215,23 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- Fast path for the common case, a freshly inserted asset that is wired:
-    -- one indexed query, no note to forget.
-    IF TG_OP = 'INSERT' AND EXISTS (
-        SELECT
-          FROM migration.assets AS a
-          JOIN migration.discovery_flows AS f
-            ON f.client_account_id = a.client_account_id
-           AND f.engagement_id = a.engagement_id
-           AND f.id = a.discovery_flow_id
-           AND f.master_flow_id = a.master_flow_id
-          JOIN migration.raw_import_records AS r
-            ON r.client_account_id = a.client_account_id
-           AND r.engagement_id = a.engagement_id
-           AND r.id = a.raw_import_records_id
-           AND r.asset_id = a.id
-         WHERE a.client_account_id = NEW.client_account_id
-           AND a.id = NEW.id
-           AND a.discovery_method = 'flow_based'
-    ) THEN
+    -- two primary-key probes from the inserted row's own values (a later
+    -- change of the row has its own event). A join here let the planner, on
+    -- stale statistics, walk a whole index once per asset at COMMIT.
+    IF TG_OP = 'INSERT'
+       AND NEW.discovery_method = 'flow_based'
+       AND EXISTS (
+           SELECT FROM migration.discovery_flows AS f
+            WHERE f.client_account_id = NEW.client_account_id
+              AND f.id = NEW.discovery_flow_id
+              AND f.engagement_id = NEW.engagement_id
+              AND f.master_flow_id = NEW.master_flow_id)
+       AND EXISTS (
+           SELECT FROM migration.raw_import_records AS r
+            WHERE r.client_account_id = NEW.client_account_id
+              AND r.id = NEW.raw_import_records_id
+              AND r.engagement_id = NEW.engagement_id
+              AND r.asset_id = NEW.id) THEN
         RETURN NULL;
     END IF;
     PERFORM migration.check_asset_wired(NEW.client_account_id, NEW.id, TG_OP = 'INSERT');

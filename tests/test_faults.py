@@ -225,7 +225,7 @@ def test_terminations_at_random_moments_leave_no_trace(big):
 
 
 def test_statement_timeout_mid_call_leaves_no_trace(big):
-    timeout_ms = max(50, int(big.call_seconds * 1000 * 0.4))
+    timeout_ms = max(50, int(big.call_seconds * 1000 * 0.25))
     with psycopg.connect(big.url) as conn, psycopg.connect(big.url) as admin:
         conn.execute(f"set statement_timeout = {timeout_ms}")
         with pytest.raises(psycopg.errors.QueryCanceled):
@@ -235,15 +235,20 @@ def test_statement_timeout_mid_call_leaves_no_trace(big):
 
 
 def test_client_side_cancel_leaves_no_trace(big):
+    """conn.cancel() mid-call (retried with an earlier moment should the call
+    have returned first on a machine faster than the measurement)."""
     with psycopg.connect(big.url, autocommit=False) as admin:
-        attempt = Attempt(big, "call")
-        attempt.start()
-        time.sleep(big.call_seconds * random.uniform(0.1, 0.6))
-        attempt.conn.cancel()
-        attempt.killed.set()
-        attempt.join()
-        assert isinstance(attempt.error, psycopg.errors.QueryCanceled), attempt.error
-        big.assert_unchanged(admin, "a client-side cancel", attempt.pid)
+        for fraction in (0.4, 0.2, 0.05):
+            attempt = Attempt(big, "call")
+            attempt.start()
+            time.sleep(big.call_seconds * random.uniform(fraction / 2, fraction))
+            attempt.conn.cancel()
+            attempt.killed.set()
+            attempt.join()
+            big.assert_unchanged(admin, "a client-side cancel", attempt.pid)
+            if attempt.error is not None:
+                break
+        assert isinstance(attempt.error, psycopg.errors.QueryCanceled), repr(attempt.error)
 
 
 def test_a_client_that_vanishes_mid_call_leaves_no_trace(big):

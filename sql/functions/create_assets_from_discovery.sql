@@ -111,6 +111,10 @@ BEGIN
          WHERE r.data_import_id = v_flow.data_import_id
            AND r.client_account_id = p_client_account_id
            AND NOT r.is_processed;
+        IF v_pending = 0 THEN
+            RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
+            RETURN;
+        END IF;
         IF v_pending >= 10000 AND v_pending > (
             SELECT c.reltuples FROM pg_catalog.pg_class AS c
              WHERE c.oid = 'migration.raw_import_records'::regclass) / 2 THEN
