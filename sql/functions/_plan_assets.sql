@@ -94,8 +94,7 @@ AS $$
     ),
     matched AS (
         SELECT k.*, h.n_assets, h.best_asset_id, h.best_key, h.candidate_ids,
-               CASE WHEN k.is_candidate AND h.n_assets = 0
-                    THEN coalesce(k.top_key, 'record=' || k.id::text) END AS group_key
+               CASE WHEN h.n_assets = 0 THEN coalesce(k.top_key, 'record=' || k.id::text) END AS group_key
           FROM keyed AS k
          CROSS JOIN LATERAL (
             SELECT count(DISTINCT x.asset_id) AS n_assets,
@@ -105,9 +104,7 @@ AS $$
               FROM (
                 SELECT 1 AS rank, 'hostname=' || k.k_hostname AS key, a.id AS asset_id, a.created_at
                   FROM migration.assets AS a
-                 WHERE k.is_candidate
-                   AND p_tenant_has_assets
-                   AND lower(a.hostname) = k.k_hostname
+                 WHERE lower(a.hostname) = k.k_hostname
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
                    AND a.deleted_at IS NULL
@@ -115,9 +112,7 @@ AS $$
                 UNION ALL
                 SELECT 2, 'fqdn=' || k.k_fqdn, a.id, a.created_at
                   FROM migration.assets AS a
-                 WHERE k.is_candidate
-                   AND p_tenant_has_assets
-                   AND lower(a.fqdn) = k.k_fqdn
+                 WHERE lower(a.fqdn) = k.k_fqdn
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
                    AND a.deleted_at IS NULL
@@ -125,9 +120,7 @@ AS $$
                 UNION ALL
                 SELECT 3, 'ip_address=' || k.k_ip, a.id, a.created_at
                   FROM migration.assets AS a
-                 WHERE k.is_candidate
-                   AND p_tenant_has_assets
-                   AND a.ip_address = k.k_ip
+                 WHERE a.ip_address = k.k_ip
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
                    AND a.deleted_at IS NULL
@@ -135,9 +128,7 @@ AS $$
                 UNION ALL
                 SELECT 4, 'name+asset_type=' || k.k_name || '+' || k.k_type, a.id, a.created_at
                   FROM migration.assets AS a
-                 WHERE k.is_candidate
-                   AND p_tenant_has_assets
-                   AND lower(a.name) = k.k_name
+                 WHERE lower(a.name) = k.k_name
                    AND lower(a.asset_type) = k.k_type
                    AND a.client_account_id = p_client_account_id
                    AND a.engagement_id = p_engagement_id
@@ -146,6 +137,13 @@ AS $$
                    AND a.asset_type IS NOT NULL
               ) AS x
          ) AS h
+         WHERE k.is_candidate
+           AND p_tenant_has_assets
+        UNION ALL
+        SELECT k.*, 0, NULL, NULL, NULL,
+               CASE WHEN k.is_candidate THEN coalesce(k.top_key, 'record=' || k.id::text) END
+          FROM keyed AS k
+         WHERE NOT (k.is_candidate AND p_tenant_has_assets)
     ),
     grouped AS (
         SELECT m.*,

@@ -11,6 +11,7 @@ CREATE FUNCTION discovery.add_raw_records(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_import migration.data_imports;

@@ -10,6 +10,7 @@ CREATE FUNCTION discovery.cleanse_records(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE

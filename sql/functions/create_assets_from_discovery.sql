@@ -21,6 +21,7 @@ CREATE FUNCTION discovery.create_assets_from_discovery(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -30,6 +31,7 @@ DECLARE
     v_mappings jsonb;
     v_bad record;
     v_pending bigint;
+    v_loaded_at timestamptz;
     v_run_id uuid;
     v_created integer;
     v_matched integer;
@@ -104,9 +106,10 @@ BEGIN
     PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
 
     -- A freshly loaded import leaves the planner with stale statistics; the
-    -- statement below joins the whole batch, so refresh them first.
+    -- statement below joins the whole batch, so refresh them first, unless
+    -- the table was analyzed after these records were written.
     IF p_assets IS NULL THEN
-        SELECT count(*) INTO v_pending
+        SELECT count(*), max(r.created_at) INTO v_pending, v_loaded_at
           FROM migration.raw_import_records AS r
          WHERE r.data_import_id = v_flow.data_import_id
            AND r.client_account_id = p_client_account_id
@@ -115,10 +118,14 @@ BEGIN
             RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
             RETURN;
         END IF;
-        IF v_pending >= 10000 AND v_pending > (
-            SELECT c.reltuples FROM pg_catalog.pg_class AS c
-             WHERE c.oid = 'migration.raw_import_records'::regclass) / 2 THEN
-            ANALYZE migration.raw_import_records;
+        IF v_pending >= 10000
+           AND v_pending > (SELECT c.reltuples FROM pg_catalog.pg_class AS c
+                             WHERE c.oid = 'migration.raw_import_records'::regclass) / 2
+           AND v_loaded_at >= coalesce(
+                   greatest(pg_stat_get_last_analyze_time('migration.raw_import_records'::regclass),
+                            pg_stat_get_last_autoanalyze_time('migration.raw_import_records'::regclass)),
+                   '-infinity') THEN
+            PERFORM discovery._refresh_statistics('migration.raw_import_records');
         END IF;
     END IF;
 
@@ -215,7 +222,7 @@ BEGIN
     -- this tenant (wiring_health, list_assets) until autovacuum came by.
     IF v_created >= 1000 AND v_created > (
         SELECT c.reltuples FROM pg_catalog.pg_class AS c WHERE c.oid = 'migration.assets'::regclass) / 2 THEN
-        ANALYZE migration.assets;
+        PERFORM discovery._refresh_statistics('migration.assets');
     END IF;
 
     IF v_handled > 0 THEN

@@ -11,6 +11,7 @@ CREATE FUNCTION discovery.create_data_import(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_id uuid;

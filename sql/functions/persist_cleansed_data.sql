@@ -12,6 +12,7 @@ CREATE FUNCTION discovery.persist_cleansed_data(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_flow migration.discovery_flows;

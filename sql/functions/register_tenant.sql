@@ -9,6 +9,7 @@ CREATE FUNCTION discovery.register_tenant(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
     IF p_client_account_id IS NULL OR p_engagement_id IS NULL THEN

@@ -20,6 +20,7 @@ CREATE FUNCTION discovery.repair_wiring(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     c_rollback CONSTANT text := 'WR900';

@@ -16,6 +16,7 @@ CREATE FUNCTION discovery.resolve_asset_conflict(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_conflict migration.asset_conflict_resolutions;

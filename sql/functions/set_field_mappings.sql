@@ -11,6 +11,7 @@ CREATE FUNCTION discovery.set_field_mappings(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
     v_bad record;

@@ -11,6 +11,7 @@ CREATE FUNCTION discovery.start_discovery_flow(
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE

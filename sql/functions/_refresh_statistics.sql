@@ -1,0 +1,27 @@
+-- Refreshes the planner's statistics of p_table inside the caller's
+-- transaction, so that the caller's next statements, and every query of the
+-- tenant after COMMIT, are planned for the rows just written rather than for
+-- an empty table. Returns whether it did.
+--
+-- ANALYZE keeps its lock on the table to the end of the transaction. When
+-- another transaction holds it (a big call of another tenant that has not
+-- committed yet, or autovacuum), the statistics are being refreshed already:
+-- waiting would make big calls of different tenants queue behind each other,
+-- so it gives up after a short wait instead.
+CREATE FUNCTION discovery._refresh_statistics(p_table regclass) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_lock_timeout text := current_setting('lock_timeout');
+BEGIN
+    PERFORM set_config('lock_timeout', '100ms', true);
+    BEGIN
+        EXECUTE format('ANALYZE %s', p_table);
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
+        RETURN false;
+    END;
+    PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    RETURN true;
+END
+$$;
