@@ -1,31 +1,41 @@
 """A call of create_assets_from_discovery killed at any moment leaves no trace
 (issue 3, acceptance 2): no asset, no link, no run row, no flow flag.
 
-One database holds a committed 100,000-record flow (and a small settled
-tenant beside it). The duration of one uncommitted call, and of its COMMIT
-(the deferred wiring checks), are measured first; then the call is killed
-again and again: ``pg_terminate_backend`` from a second connection at moments
-spread uniformly over the call (stratified: one moment drawn in each of
-DW_FAULT_KILLS equal slices of the call, so the whole call is covered), every
-fifth kill instead landing while the caller's COMMIT runs; a
-``statement_timeout`` mid-call (PostgreSQL does not time COMMIT itself); a client-side cancel; a
-client that vanishes. After each, every table of schema `migration` is
-exactly as before (row count and two 64-bit content hashes per table; the
-100,000 raw records by their visible tuple versions, which any committed
-change replaces; full md5s at the start and the end).
+A database holds a committed 100,000-record flow (and a small settled tenant
+beside it); DW_FAULT_LANES copies of it (default 2) are killed in parallel,
+so that fifty kills fit the test run's time budget on two cores. In each
+copy the duration of one uncommitted call, and of its COMMIT (the deferred
+wiring checks), are measured first, with every copy busy at once as during
+the kills. Then the call is killed again and again: ``pg_terminate_backend``
+from a second connection at moments spread uniformly over the call
+(stratified: one moment drawn in each of as many equal slices of the call as
+there are such kills, dealt to the copies in turn), every tenth kill instead
+landing while the caller's COMMIT runs; a ``statement_timeout`` mid-call
+(PostgreSQL does not time COMMIT itself); a client-side cancel; a client that
+vanishes. After each, every table of schema `migration` is exactly as before
+(row count and two 64-bit content hashes per table; the 100,000 raw records
+by their visible tuple versions, which any committed change replaces; full
+md5s at the start and the end), and no advisory lock is left.
 
-Sizes: DW_FAULT_RECORDS (default 100,000) and DW_FAULT_KILLS (default 8,
-to fit the CI time budget: each kill costs on average half a call, about 8 s
-here; DW_FAULT_KILLS=50 is the acceptance figure and takes about 9 minutes).
+Each aborted call leaves some 175,000 dead row versions behind; the copy is
+vacuumed after each kill (as autovacuum would, later), so that every kill
+meets the table the first one met.
+
+Sizes: DW_FAULT_RECORDS (default 100,000), DW_FAULT_KILLS (default 50, the
+acceptance figure), DW_FAULT_LANES (default 2).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -35,8 +45,12 @@ from _hard import cloned_database, fingerprint, md5_tables
 from _support import (add_raw_records, create_assets, create_data_import, j, new_tenant, row, run_flow,
                       start_discovery_flow, val)
 
+pytestmark = pytest.mark.xdist_group("faults")  # one worker builds the 100,000 records once
+
 N_RECORDS = int(os.environ.get("DW_FAULT_RECORDS", "100000"))
-N_KILLS = int(os.environ.get("DW_FAULT_KILLS", "8"))
+N_KILLS = int(os.environ.get("DW_FAULT_KILLS", "50"))
+N_LANES = max(1, int(os.environ.get("DW_FAULT_LANES", "2")))
+COMMIT_EVERY = 10  # every tenth kill lands in the caller's COMMIT
 BIG = ("raw_import_records",)  # fingerprinted by tuple versions (see _hard.fingerprint)
 
 
@@ -46,21 +60,23 @@ def records(n: int) -> list[dict[str, Any]]:
              "operating_system": "linux"} if i % 997 else {"environment": "prod"} for i in range(n)]
 
 
-class Big:
-    def __init__(self, url: str):
-        self.url = url
-        self.tenant = None
-        self.flow: dict[str, Any] = {}
+class Lane:
+    """One copy of the database, and what was measured in it. call_seconds
+    is the latest full call seen in this copy: the other tests of the run
+    load the machine unevenly, so every call that returns before its kill
+    (or before its COMMIT) updates it."""
+
+    def __init__(self, url: str, tenant: Any, flow: dict[str, Any]):
+        self.url, self.tenant, self.flow = url, tenant, flow
         self.call_seconds = 0.0
         self.commit_seconds = 0.0
-        self.full: dict = {}
         self.light: dict = {}
         self.md5: dict = {}
 
-    def snapshot(self, conn) -> None:
-        self.full = fingerprint(conn)
-        self.light = fingerprint(conn, light=BIG)
-        self.md5 = md5_tables(conn)
+    def snapshot(self) -> None:
+        with psycopg.connect(self.url) as conn:
+            self.light = fingerprint(conn, light=BIG)
+            self.md5 = md5_tables(conn)
 
     def assert_unchanged(self, conn, what: str, pid: int | None = None) -> None:
         if pid is not None:
@@ -68,8 +84,15 @@ class Big:
         assert fingerprint(conn, light=BIG) == self.light, f"the database changed after {what}"
         assert val(conn, "select count(*) from pg_catalog.pg_locks where locktype = 'advisory'"
                          " and database = (select oid from pg_catalog.pg_database"
-                         "                  where datname = current_database())") == 0
+                         "                  where datname = current_database())") == 0, \
+            f"an advisory lock outlived {what}"
         conn.rollback()
+
+    def vacuum(self) -> None:
+        """Reclaim the dead row versions an aborted call leaves (as autovacuum
+        would, later); live rows keep their ctid and xmin."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("vacuum migration.raw_import_records, migration.assets")
 
 
 def wait_gone(conn, pid: int, timeout: float = 60) -> None:
@@ -83,32 +106,34 @@ def wait_gone(conn, pid: int, timeout: float = 60) -> None:
     conn.rollback()
 
 
-@pytest.fixture(scope="module")
-def big(server_url, template_url):
-    with cloned_database(server_url, template_url) as url, psycopg.connect(url) as conn:
-        state = Big(url)
+def load(url: str) -> tuple[Any, dict[str, Any]]:
+    with psycopg.connect(url) as conn:
         # a settled tenant beside it: assets, a pending conflict, a finished flow
         other = new_tenant(conn, name="Settled")
         run_flow(conn, other, [{"hostname": "a", "ip_address": "1.1.1.1"}, {"hostname": "b", "ip_address": "1.1.1.2"}])
         run_flow(conn, other, [{"hostname": "a", "ip_address": "1.1.1.2"}, {"hostname": "c"}])
-        state.tenant = new_tenant(conn, name="Big")
-        data_import_id = create_data_import(conn, state.tenant)
+        tenant = new_tenant(conn, name="Big")
+        data_import_id = create_data_import(conn, tenant)
         data = records(N_RECORDS)
         for start in range(0, N_RECORDS, 50_000):
-            add_raw_records(conn, state.tenant, data_import_id, j(data[start:start + 50_000]))
-        state.flow = {"data_import_id": data_import_id, **start_discovery_flow(conn, state.tenant, data_import_id)}
+            add_raw_records(conn, tenant, data_import_id, j(data[start:start + 50_000]))
+        flow = {"data_import_id": data_import_id, **start_discovery_flow(conn, tenant, data_import_id)}
         conn.commit()
         conn.execute("analyze")  # what autovacuum does after a large load
         conn.commit()
-        state.snapshot(conn)
+    return tenant, flow
 
-        # one uncommitted call, and its COMMIT work (the deferred checks), timed
+
+def measure(lane: Lane) -> None:
+    """One uncommitted call, and its COMMIT work (the deferred checks), timed;
+    then rolled back."""
+    with psycopg.connect(lane.url) as conn:
         started = time.monotonic()
-        result = create_assets(conn, state.tenant, state.flow["discovery_flow_id"])
-        state.call_seconds = time.monotonic() - started
+        result = create_assets(conn, lane.tenant, lane.flow["discovery_flow_id"])
+        lane.call_seconds = time.monotonic() - started
         # the COMMIT work: the deferred wiring checks, one per new asset; a
         # plan that rescans the tenant per asset would take hours, so bound it
-        limit = max(60.0, 4 * state.call_seconds)
+        limit = max(60.0, 4 * lane.call_seconds)
         conn.execute(f"set statement_timeout = {int(limit * 1000)}")
         started = time.monotonic()
         try:
@@ -116,16 +141,36 @@ def big(server_url, template_url):
         except psycopg.errors.QueryCanceled:
             conn.rollback()
             pytest.fail(f"the deferred wiring checks of a {N_RECORDS}-record call (the work of its COMMIT) "
-                        f"took over {limit:.0f}s; the call itself {state.call_seconds:.1f}s")
-        state.commit_seconds = time.monotonic() - started
+                        f"took over {limit:.0f}s; the call itself {lane.call_seconds:.1f}s")
+        lane.commit_seconds = time.monotonic() - started
         conn.execute("set statement_timeout = 0")
+        conn.rollback()
         assert result["created"] + result["matched"] + result["invalid"] == N_RECORDS
         assert result["invalid"] > 0 and result["matched"] > 0
-        conn.rollback()
-        state.assert_unchanged(conn, "a rolled back call")
-        print(f"\n{N_RECORDS} records: call {state.call_seconds:.1f}s, deferred checks {state.commit_seconds:.1f}s")
-        yield state
-        assert md5_tables(conn) == state.md5, "the database changed during the fault tests"
+        lane.vacuum()
+        lane.assert_unchanged(conn, "a rolled back call")
+
+
+@pytest.fixture(scope="module")
+def lanes(server_url, template_url):
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(cloned_database(server_url, template_url))
+        tenant, flow = load(url)
+        copies = [Lane(url, tenant, flow)]
+        for _ in range(N_LANES - 1):  # physical copies: same rows, same tuple versions
+            copies.append(Lane(stack.enter_context(cloned_database(server_url, url)), tenant, flow))
+        for lane in copies:
+            lane.snapshot()
+            assert lane.light == copies[0].light and lane.md5 == copies[0].md5
+        with ThreadPoolExecutor(len(copies)) as pool:
+            list(pool.map(measure, copies))  # all copies busy at once, as during the kills
+        print(f"\n{N_RECORDS} records, {len(copies)} copies at once: call "
+              f"{', '.join(f'{lane.call_seconds:.1f}s' for lane in copies)}; deferred checks "
+              f"{', '.join(f'{lane.commit_seconds:.1f}s' for lane in copies)}")
+        yield copies
+        for lane in copies:
+            with psycopg.connect(lane.url) as conn:
+                assert md5_tables(conn) == lane.md5, "the database changed during the fault tests"
 
 
 class Attempt:
@@ -133,9 +178,9 @@ class Attempt:
     commits: after the call returns it waits to be killed (a client that has
     not committed yet). In mode "commit" it commits right after the call."""
 
-    def __init__(self, big: Big, mode: str, setup: str | None = None):
-        self.big, self.mode, self.setup = big, mode, setup
-        self.conn = psycopg.connect(big.url, autocommit=False)
+    def __init__(self, lane: Lane, mode: str, setup: str | None = None):
+        self.lane, self.mode = lane, mode
+        self.conn = psycopg.connect(lane.url, autocommit=False)
         if setup:
             self.conn.execute(setup)
             self.conn.commit()
@@ -144,15 +189,16 @@ class Attempt:
         self.killed = threading.Event()
         self.error: BaseException | None = None
         self.committed = False
-        self.returned_at: float | None = None
+        self.t0 = 0.0
+        self.call_seconds: float | None = None  # when the call returned before the kill
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
             self.t0 = time.monotonic()
             self.started.set()
-            create_assets(self.conn, self.big.tenant, self.big.flow["discovery_flow_id"])
-            self.returned_at = time.monotonic() - self.t0
+            create_assets(self.conn, self.lane.tenant, self.lane.flow["discovery_flow_id"])
+            self.call_seconds = time.monotonic() - self.t0
             if self.mode == "commit":
                 self.conn.commit()
                 self.committed = True
@@ -194,70 +240,103 @@ def wait_for_commit(admin, attempt: Attempt) -> None:
         time.sleep(0.01)
 
 
-def test_terminations_at_random_moments_leave_no_trace(big):
-    rng = random.Random(20240603)
-    landed: dict[str, int] = {}
-    with psycopg.connect(big.url, autocommit=False) as admin:
-        for k in range(N_KILLS):
-            mode = "commit" if k % 5 == 4 else "call"
-            attempt = Attempt(big, mode)
+@dataclass(frozen=True)
+class Kill:
+    number: int
+    mode: str  # "call": during the call; "commit": during the caller's COMMIT
+    fraction: float  # the moment, as a fraction of the call's (or the COMMIT's) measured duration
+
+
+def kill_plan(rng: random.Random) -> list[Kill]:
+    """N_KILLS kills; those during the call at stratified uniform moments."""
+    modes = ["commit" if (k + 1) % COMMIT_EVERY == 0 else "call" for k in range(N_KILLS)]
+    slots = modes.count("call")
+    plan, slot = [], 0
+    for number, mode in enumerate(modes):
+        if mode == "call":
+            plan.append(Kill(number, mode, (slot + rng.random()) / slots))
+            slot += 1
+        else:
+            plan.append(Kill(number, mode, rng.uniform(0, 0.5)))
+    return plan
+
+
+def run_kills(lane: Lane, kills: list[Kill]) -> Counter:
+    landed: Counter = Counter()
+    with psycopg.connect(lane.url, autocommit=False) as admin:
+        for kill in kills:
+            attempt = Attempt(lane, kill.mode)
             attempt.start()
-            if mode == "call":
-                # stratified uniform moments over the call's measured duration
-                slot = k - (k + 1) // 5
-                slots = N_KILLS - N_KILLS // 5
-                delay = (slot + rng.random()) / slots * big.call_seconds
-                time.sleep(max(0.0, delay - (time.monotonic() - attempt.t0)))
+            if kill.mode == "call":
+                time.sleep(max(0.0, kill.fraction * lane.call_seconds - (time.monotonic() - attempt.t0)))
             else:
                 wait_for_commit(admin, attempt)
-                time.sleep(rng.uniform(0, 0.8 * big.commit_seconds))
+                time.sleep(kill.fraction * lane.commit_seconds)
             where = terminate(admin, attempt.pid)
             attempt.killed.set()
             attempt.join()
-            landed[where] = landed.get(where, 0) + 1
+            landed[where] += 1
+            if attempt.call_seconds is not None:
+                lane.call_seconds = attempt.call_seconds
             if attempt.committed:
-                pytest.fail(f"kill {k} landed after COMMIT returned (commit took longer than measured?)")
-            assert attempt.error is not None, f"kill {k}: the caller saw no error"
-            big.assert_unchanged(admin, f"kill {k} ({mode}, landed during {where})", attempt.pid)
-    print(f"\n{N_KILLS} kills landed: {landed}")
-    assert landed.get("commit", 0) >= N_KILLS // 10, landed
-    assert landed.get("call", 0) >= N_KILLS // 2, landed
+                pytest.fail(f"kill {kill.number} landed after COMMIT returned (commit took longer than measured?)")
+            assert attempt.error is not None, f"kill {kill.number}: the caller saw no error"
+            lane.assert_unchanged(admin, f"kill {kill.number} ({kill.mode}, landed during {where})", attempt.pid)
+            lane.vacuum()
+    return landed
 
 
-def test_statement_timeout_mid_call_leaves_no_trace(big):
-    timeout_ms = max(50, int(big.call_seconds * 1000 * 0.25))
-    with psycopg.connect(big.url) as conn, psycopg.connect(big.url) as admin:
+def test_terminations_at_random_moments_leave_no_trace(lanes):
+    plan = kill_plan(random.Random(20240603))
+    dealt = [plan[i::len(lanes)] for i in range(len(lanes))]  # each copy covers the whole call
+    with ThreadPoolExecutor(len(lanes)) as pool:
+        landed = sum(pool.map(run_kills, lanes, dealt), Counter())
+    print(f"\n{N_KILLS} kills landed: {dict(landed)}; latest full call per copy: "
+          f"{', '.join(f'{lane.call_seconds:.1f}s' for lane in lanes)}")
+    assert sum(landed.values()) == N_KILLS
+    assert landed["commit"] >= sum(k.mode == "commit" for k in plan) // 2, landed
+    assert landed["call"] >= N_KILLS // 2, landed
+
+
+def test_statement_timeout_mid_call_leaves_no_trace(lanes):
+    lane = lanes[0]
+    timeout_ms = max(50, int(lane.call_seconds * 1000 * 0.25))
+    with psycopg.connect(lane.url) as conn, psycopg.connect(lane.url) as admin:
         conn.execute(f"set statement_timeout = {timeout_ms}")
         with pytest.raises(psycopg.errors.QueryCanceled):
-            create_assets(conn, big.tenant, big.flow["discovery_flow_id"])
+            create_assets(conn, lane.tenant, lane.flow["discovery_flow_id"])
         conn.rollback()
-        big.assert_unchanged(admin, "a statement timeout mid-call")
+        lane.assert_unchanged(admin, "a statement timeout mid-call")
+    lane.vacuum()
 
 
-def test_client_side_cancel_leaves_no_trace(big):
+def test_client_side_cancel_leaves_no_trace(lanes):
     """conn.cancel() mid-call (retried with an earlier moment should the call
     have returned first on a machine faster than the measurement)."""
-    with psycopg.connect(big.url, autocommit=False) as admin:
+    lane = lanes[0]
+    with psycopg.connect(lane.url, autocommit=False) as admin:
         for fraction in (0.4, 0.2, 0.05):
-            attempt = Attempt(big, "call")
+            attempt = Attempt(lane, "call")
             attempt.start()
-            time.sleep(big.call_seconds * random.uniform(fraction / 2, fraction))
+            time.sleep(lane.call_seconds * random.uniform(fraction / 2, fraction))
             attempt.conn.cancel()
             attempt.killed.set()
             attempt.join()
-            big.assert_unchanged(admin, "a client-side cancel", attempt.pid)
+            lane.assert_unchanged(admin, "a client-side cancel", attempt.pid)
             if attempt.error is not None:
                 break
         assert isinstance(attempt.error, psycopg.errors.QueryCanceled), repr(attempt.error)
+    lane.vacuum()
 
 
-def test_a_client_that_vanishes_mid_call_leaves_no_trace(big):
+def test_a_client_that_vanishes_mid_call_leaves_no_trace(lanes):
     """The caller's socket is shut down mid-call; the server notices (it polls
     the socket every 100 ms) and aborts."""
-    with psycopg.connect(big.url, autocommit=False) as admin:
-        attempt = Attempt(big, "call", setup="set client_connection_check_interval = 100")
+    lane = lanes[0]
+    with psycopg.connect(lane.url, autocommit=False) as admin:
+        attempt = Attempt(lane, "call", setup="set client_connection_check_interval = 100")
         attempt.start()
-        time.sleep(big.call_seconds * 0.3)
+        time.sleep(lane.call_seconds * 0.3)
         sock = socket.socket(fileno=os.dup(attempt.conn.fileno()))
         sock.shutdown(socket.SHUT_RDWR)
         sock.close()
@@ -265,6 +344,6 @@ def test_a_client_that_vanishes_mid_call_leaves_no_trace(big):
         attempt.killed.set()
         attempt.join()
         assert attempt.error is not None
-        big.assert_unchanged(admin, "the client vanished", attempt.pid)
+        lane.assert_unchanged(admin, "the client vanished", attempt.pid)
         # noticed mid-call, not at the end of the call
-        assert time.monotonic() - started < big.call_seconds * 0.7 + 5
+        assert time.monotonic() - started < lane.call_seconds * 0.7 + 5
