@@ -27,6 +27,8 @@ from _hard import (GAP_KEYS, canonical_import, cloned_database, duplicate_live_h
 from _support import (add_raw_records, create_assets, create_data_import, j, new_tenant, rows,
                       start_discovery_flow, val, wiring_health)
 
+pytestmark = pytest.mark.xdist_group("concurrency")  # one worker builds the shared database and the serial result
+
 N_RECORDS = 20_000
 N_CALLERS = 8
 ROUNDS = 10
@@ -310,3 +312,35 @@ def test_wiring_health_of_a_tenant_new_to_the_statistics(db_url):
             pytest.fail("wiring_health of a tenant of 10,000 fresh records took over 30 s")
         assert report["health_status"] == "healthy"
         assert time.monotonic() - started < 30
+
+
+def test_big_calls_of_two_tenants_do_not_queue_behind_one_analyze(db_url):
+    """A big call refreshes the statistics of the assets it wrote inside its
+    transaction, and ANALYZE keeps its lock on the table until that
+    transaction ends. A big call of another tenant meanwhile must not wait
+    for the first to commit (it leaves the refresh to the first), and the
+    caller's own lock_timeout is left as it was."""
+    with psycopg.connect(db_url) as first, psycopg.connect(db_url) as second:
+        tenants = [new_tenant(first, name="First"), new_tenant(first, name="Second")]
+        flows = [load_flow(first, t, j([{"hostname": f"{k}-{i}"} for i in range(3_000)]))
+                 for k, t in enumerate(tenants)]
+        first.commit()
+
+        assert create_assets(first, tenants[0], flows[0]["discovery_flow_id"])["created"] == 3_000
+        assert val(second, "select count(*) from pg_catalog.pg_locks l join pg_catalog.pg_class c on c.oid = l.relation"
+                           " where c.relname = 'assets' and l.mode = 'ShareUpdateExclusiveLock' and l.granted"
+                           " and l.pid = %s", (first.info.backend_pid,)) == 1, "the first call did not analyze"
+        second.rollback()
+
+        second.execute("set lock_timeout = '60s'")
+        second.execute("set statement_timeout = '20s'")  # the first never commits before this call returns
+        try:
+            result = create_assets(second, tenants[1], flows[1]["discovery_flow_id"])
+        except psycopg.errors.QueryCanceled:
+            pytest.fail("the second tenant's call waited for the first tenant's transaction")
+        assert result["created"] == 3_000
+        assert val(second, "show lock_timeout") == "1min"
+        second.commit()
+        first.commit()
+        for tenant in tenants:
+            assert_tenant_sound(first, tenant)

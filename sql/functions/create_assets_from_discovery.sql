@@ -98,7 +98,8 @@ BEGIN
                (count(*) FILTER (WHERE p.outcome = 'invalid'))::integer,
                (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer
           FROM discovery._plan_assets(p_client_account_id, p_engagement_id, v_flow.data_import_id,
-                                      v_mappings, p_assets) AS p;
+                                      v_mappings, p_assets,
+                                      discovery._tenant_has_assets(p_client_account_id, p_engagement_id)) AS p;
         RETURN;
     END IF;
 
@@ -133,10 +134,7 @@ BEGIN
         SELECT p.*
           FROM discovery._plan_assets(
                    p_client_account_id, p_engagement_id, v_flow.data_import_id, v_mappings, p_assets,
-                   EXISTS (SELECT FROM migration.assets AS a
-                            WHERE a.client_account_id = p_client_account_id
-                              AND a.engagement_id = p_engagement_id
-                              AND a.deleted_at IS NULL)) AS p
+                   discovery._tenant_has_assets(p_client_account_id, p_engagement_id)) AS p
     ),
     new_assets AS (
         INSERT INTO migration.assets (
