@@ -31,13 +31,19 @@ GAP_KEYS = (
 # -- databases ------------------------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def cloned_database(server_url: str, template_url: str) -> Iterator[str]:
-    """A fresh migrated database (a clone of this process's template) for a
-    fixture wider than one test; dropped on exit."""
+def cloned_database(server_url: str, template_url: str, file_copy: bool = False) -> Iterator[str]:
+    """A fresh copy of the database at ``template_url`` (this process's
+    migrated template, or any database no session is connected to) for a
+    fixture wider than one test; dropped on exit. ``file_copy`` copies the
+    files (STRATEGY FILE_COPY: two checkpoints, but a large database is not
+    written to the WAL page by page)."""
     template = conninfo_to_dict(template_url)["dbname"]
     name = f"dw_hard_{uuid.uuid4().hex[:16]}"
+    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+    if file_copy:
+        query += sql.SQL(" STRATEGY FILE_COPY")
     with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+        admin.execute(query)
     try:
         yield url_with_database(server_url, name)
     finally:

@@ -2,11 +2,11 @@
 (issue 3, acceptance 2): no asset, no link, no run row, no flow flag.
 
 A database holds a committed 100,000-record flow (and a small settled tenant
-beside it); DW_FAULT_LANES copies of it (default 2) are killed in parallel,
-so that fifty kills fit the test run's time budget on two cores. In each
-copy the duration of one uncommitted call, and of its COMMIT (the deferred
-wiring checks), are measured first, with every copy busy at once as during
-the kills. Then the call is killed again and again: ``pg_terminate_backend``
+beside it). The duration of one uncommitted call, and of its COMMIT (the
+deferred wiring checks), are measured first; then the database is copied
+(DW_FAULT_LANES copies in all, default 2, killed in parallel, so that fifty
+kills fit the test run's time budget on two cores), and the call is killed
+again and again: ``pg_terminate_backend``
 from a second connection at moments spread uniformly over the call
 (stratified: one moment drawn in each of as many equal slices of the call as
 there are such kills, dealt to the copies in turn), every tenth kill instead
@@ -156,17 +156,19 @@ def lanes(server_url, template_url):
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(cloned_database(server_url, template_url))
         tenant, flow = load(url)
-        copies = [Lane(url, tenant, flow)]
+        first = Lane(url, tenant, flow)
+        first.snapshot()
+        measure(first)
+        copies = [first]
         for _ in range(N_LANES - 1):  # physical copies: same rows, same tuple versions
-            copies.append(Lane(stack.enter_context(cloned_database(server_url, url)), tenant, flow))
-        for lane in copies:
-            lane.snapshot()
-            assert lane.light == copies[0].light and lane.md5 == copies[0].md5
-        with ThreadPoolExecutor(len(copies)) as pool:
-            list(pool.map(measure, copies))  # all copies busy at once, as during the kills
-        print(f"\n{N_RECORDS} records, {len(copies)} copies at once: call "
-              f"{', '.join(f'{lane.call_seconds:.1f}s' for lane in copies)}; deferred checks "
-              f"{', '.join(f'{lane.commit_seconds:.1f}s' for lane in copies)}")
+            lane = Lane(stack.enter_context(cloned_database(server_url, url, file_copy=True)), tenant, flow)
+            with psycopg.connect(lane.url) as conn:
+                lane.light = fingerprint(conn, light=BIG)
+            assert lane.light == first.light
+            lane.md5, lane.call_seconds, lane.commit_seconds = first.md5, first.call_seconds, first.commit_seconds
+            copies.append(lane)
+        print(f"\n{N_RECORDS} records: call {first.call_seconds:.1f}s, deferred checks {first.commit_seconds:.1f}s; "
+              f"{len(copies)} copies")
         yield copies
         for lane in copies:
             with psycopg.connect(lane.url) as conn:
