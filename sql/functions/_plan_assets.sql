@@ -15,8 +15,9 @@
 -- grouped by their highest-ranked key: the first by row_number creates the
 -- asset, the others match it.
 --
+-- Only candidates (not linked yet, not invalid, with a name) are looked up;
 -- p_tenant_has_assets false (the tenant has no live asset yet, as on a first
--- import) skips the lookups, which could only find nothing.
+-- import) skips the lookups altogether, as they could only find nothing.
 --
 -- Shape: one materialized pass over the records, then per record an indexed
 -- LATERAL lookup of each identity key, then window functions for the
