@@ -188,6 +188,7 @@ class Attempt:
             self.conn.commit()
         self.pid = self.conn.info.backend_pid
         self.started = threading.Event()
+        self.returned = threading.Event()  # the call returned (the caller has not committed yet)
         self.killed = threading.Event()
         self.error: BaseException | None = None
         self.committed = False
@@ -201,6 +202,7 @@ class Attempt:
             self.started.set()
             create_assets(self.conn, self.lane.tenant, self.lane.flow["discovery_flow_id"])
             self.call_seconds = time.monotonic() - self.t0
+            self.returned.set()
             if self.mode == "commit":
                 self.conn.commit()
                 self.committed = True
@@ -270,7 +272,9 @@ def run_kills(lane: Lane, kills: list[Kill]) -> Counter:
             attempt = Attempt(lane, kill.mode)
             attempt.start()
             if kill.mode == "call":
-                time.sleep(max(0.0, kill.fraction * lane.call_seconds - (time.monotonic() - attempt.t0)))
+                # at the moment drawn, or at once if the call has returned by then
+                # (a moment after the call, before its COMMIT: "idle in transaction")
+                attempt.returned.wait(max(0.0, kill.fraction * lane.call_seconds - (time.monotonic() - attempt.t0)))
             else:
                 wait_for_commit(admin, attempt)
                 time.sleep(kill.fraction * lane.commit_seconds)
