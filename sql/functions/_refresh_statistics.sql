@@ -13,15 +13,15 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     v_lock_timeout text := current_setting('lock_timeout');
+    v_analyzed boolean := true;
 BEGIN
     PERFORM set_config('lock_timeout', '100ms', true);
     BEGIN
         EXECUTE format('ANALYZE %s', p_table);
     EXCEPTION WHEN lock_not_available THEN
-        PERFORM set_config('lock_timeout', v_lock_timeout, true);
-        RETURN false;
+        v_analyzed := false;
     END;
     PERFORM set_config('lock_timeout', v_lock_timeout, true);
-    RETURN true;
+    RETURN v_analyzed;
 END
 $$;
