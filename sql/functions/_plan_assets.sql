@@ -1,199 +1,306 @@
 -- The plan of one create_assets_from_discovery call: one row per record in
--- scope with its outcome and the asset it will be linked to. It writes
--- nothing, so a dry run and a real run share it.
+-- scope with its cleansed fields, its outcome and the asset it is linked to.
+-- It writes nothing, so that a dry run and a real run share it.
 --
--- Scope: with p_assets null, the import's records not yet processed, their
--- fields being cleansed_data when set, else raw_data with the approved
--- mappings applied; with p_assets, the records it names (not processed yet,
--- or already linked), their fields being the caller's.
+-- Scope: with p_assets null, the import's records not processed yet, their
+-- fields being cleansed_data when set, else raw_data cleansed with the
+-- import's approved mappings and field defaults (discovery._cleansing_sql);
+-- with p_assets, the records it names that are not processed yet, already
+-- linked, or invalid (the caller may supply what they lacked), their fields
+-- being the caller's, cleansed by the same value rules.
 --
--- Identity (DESIGN.md): a record's keys are those it has of hostname
--- (case-insensitive), fqdn, ip_address and name + asset_type, ranked in that
--- order. It is looked up by every key among the tenant's live assets: no hit
--- → new; all hits on one asset → matched; hits on two or more → conflict,
--- pointing at the asset found by the highest-ranked key. New records are
--- grouped by their highest-ranked key: the first by row_number creates the
--- asset, the others match it.
+-- Identity (DESIGN.md, "Identity"): a record's keys are, strongest first, its
+-- external IDs (per namespace), fqdn, short host name, IP address (inet),
+-- name + asset_type and name. An existing live asset is compared with the
+-- record on the highest-ranked key both have: equal there, it is a candidate;
+-- different, it is not the same asset, whatever a lower key says. A candidate
+-- found on a weak key (IP, name + type, name) whose name differs from the
+-- record's, when both have a name of their own (not just an IP address), is
+-- kept apart and named in the note. No candidate: new; one: matched; more: conflict, pointing at the
+-- candidate of the highest-ranked key.
 --
--- Only candidates (not linked yet, not invalid, with a name) are looked up;
--- p_tenant_has_assets false (the tenant has no live asset yet, as on a first
--- import) skips the lookups altogether, as they could only find nothing.
+-- New records are grouped by their strongest key; a record whose strongest
+-- key is its short host name joins the group of the one FQDN of the batch with
+-- that short name, one known only by its IP the one named group of that IP,
+-- one with a name but no type the one typed group of that name. The first of
+-- a group by row_number creates the asset, the others match it.
 --
--- Shape: one materialized pass over the records, then per record an indexed
--- LATERAL lookup of each identity key, then window functions for the
--- grouping. No CTE is joined to another CTE: the planner has no statistics on
--- CTEs, and such a join once became a nested loop quadratic in the batch.
+-- Shape: one pass over the records (the cleansing pipeline), then per
+-- candidate record an indexed lookup of each key, then window functions for
+-- the grouping; nothing is joined to a CTE, so no estimate can make it
+-- quadratic. p_tenant_has_assets false (no live asset yet, as on a first
+-- import) skips the lookups.
 CREATE FUNCTION discovery._plan_assets(
     p_client_account_id uuid,
     p_engagement_id uuid,
     p_data_import_id uuid,
-    p_mappings jsonb,
     p_assets jsonb,
-    p_tenant_has_assets boolean DEFAULT TRUE
+    p_tenant_has_assets boolean
 ) RETURNS TABLE (
     raw_import_record_id uuid,
     row_number integer,
     outcome text,
+    handles boolean,
     asset_id uuid,
-    asset_name text,
+    matched_existing boolean,
     fields jsonb,
+    problems jsonb,
+    valid boolean,
+    cleansed_now boolean,
     notes text,
     existing_asset_id uuid,
     candidate_asset_ids uuid[],
     conflict_key text
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 AS $$
-    WITH supplied AS (
-        SELECT (e.value ->> 'raw_import_record_id')::uuid AS id,
-               e.value - 'raw_import_record_id' AS fields
-          FROM jsonb_array_elements(p_assets) AS e (value)
-         WHERE p_assets IS NOT NULL
-    ),
-    scope AS (
-        SELECT r.id, r.row_number, r.asset_id, r.is_valid, r.validation_errors,
-               coalesce(r.cleansed_data, discovery._apply_mappings(r.raw_data, p_mappings)) AS fields
+DECLARE
+    v_rules jsonb := '{}';
+    v_defaults jsonb := '{}';
+    v_keys text[];
+    v_input text;
+BEGIN
+    IF p_assets IS NULL THEN
+        v_rules := discovery._mapping_rules(p_client_account_id, p_data_import_id);
+        SELECT i.field_defaults INTO v_defaults
+          FROM migration.data_imports AS i
+         WHERE i.client_account_id = p_client_account_id
+           AND i.id = p_data_import_id;
+        SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM migration.raw_import_records AS r
-         WHERE p_assets IS NULL
-           AND r.data_import_id = p_data_import_id
+         CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
+         WHERE r.data_import_id = p_data_import_id
            AND r.client_account_id = p_client_account_id
-           AND r.engagement_id = p_engagement_id
            AND NOT r.is_processed
-        UNION ALL
-        SELECT r.id, r.row_number, r.asset_id, r.is_valid, r.validation_errors,
-               discovery._apply_mappings(s.fields, '{}'::jsonb)
-          FROM supplied AS s
-          JOIN migration.raw_import_records AS r
-            ON r.client_account_id = p_client_account_id
-           AND r.id = s.id
-         WHERE NOT r.is_processed OR r.asset_id IS NOT NULL
-    ),
-    keyed AS MATERIALIZED (
-        SELECT k.*,
-               (k.asset_id IS NULL AND k.is_valid IS DISTINCT FROM false AND k.asset_name IS NOT NULL)
-                   AS is_candidate,
-               CASE
-                   WHEN k.k_hostname IS NOT NULL THEN 'hostname=' || k.k_hostname
-                   WHEN k.k_fqdn IS NOT NULL THEN 'fqdn=' || k.k_fqdn
-                   WHEN k.k_ip IS NOT NULL THEN 'ip_address=' || k.k_ip
-                   WHEN k.k_name IS NOT NULL AND k.k_type IS NOT NULL
-                       THEN 'name+asset_type=' || k.k_name || '+' || k.k_type
-               END AS top_key
-          FROM (
-            SELECT s.*,
-                   coalesce(discovery._field(s.fields, 'name'), discovery._field(s.fields, 'hostname'),
-                            discovery._field(s.fields, 'fqdn'), discovery._field(s.fields, 'ip_address'))
-                       AS asset_name,
-                   lower(discovery._field(s.fields, 'hostname')) AS k_hostname,
-                   lower(discovery._field(s.fields, 'fqdn')) AS k_fqdn,
-                   discovery._field(s.fields, 'ip_address') AS k_ip,
-                   lower(discovery._field(s.fields, 'name')) AS k_name,
-                   lower(discovery._field(s.fields, 'asset_type')) AS k_type
-              FROM scope AS s
-          ) AS k
-    ),
-    matched AS (
-        SELECT k.*, h.n_assets, h.best_asset_id, h.best_key, h.candidate_ids,
-               CASE WHEN h.n_assets = 0 THEN coalesce(k.top_key, 'record=' || k.id::text) END AS group_key
-          FROM keyed AS k
-         CROSS JOIN LATERAL (
-            SELECT count(DISTINCT x.asset_id) AS n_assets,
-                   (array_agg(x.asset_id ORDER BY x.rank, x.created_at, x.asset_id))[1] AS best_asset_id,
-                   (array_agg(x.key ORDER BY x.rank, x.created_at, x.asset_id))[1] AS best_key,
-                   array_agg(DISTINCT x.asset_id) AS candidate_ids
+           AND r.cleansed_data IS NULL
+           AND jsonb_typeof(r.raw_data) = 'object';
+        v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
+                   'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
+                   'ELSE ''{}''::jsonb END AS data '
+                   'FROM migration.raw_import_records AS r '
+                   'WHERE r.data_import_id = $3 AND r.client_account_id = $1 AND r.engagement_id = $2 '
+                   'AND NOT r.is_processed';
+    ELSE
+        SELECT array_agg(DISTINCT k.key) INTO v_keys
+          FROM jsonb_array_elements(p_assets) AS e (value)
+         CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key);
+        v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
+                   'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
+                   'FROM jsonb_array_elements($4) AS e (value) '
+                   'JOIN migration.raw_import_records AS r '
+                   'ON r.client_account_id = $1 AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
+    END IF;
+
+    RETURN QUERY EXECUTE format($plan$
+        WITH cleansed AS MATERIALIZED (
+            SELECT c.id, c.row_number, c.asset_id, c.is_processed, c.is_valid, c.cleansed_data IS NULL AS cleansed_now,
+                   coalesce(c.cleansed_data, c.fields) AS fields,
+                   CASE WHEN c.cleansed_data IS NULL THEN c.problems
+                        WHEN jsonb_typeof(c.validation_errors) = 'array' THEN c.validation_errors
+                        ELSE '[]'::jsonb END AS problems
+              FROM (%s) AS c
+        ),
+        keyed AS MATERIALIZED (
+            SELECT x.*,
+                   CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
+                        ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
+                   nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
+                   migration.fqdn_key(x.fields ->> 'fqdn') AS k_fqdn,
+                   migration.short_name_key(x.fields ->> 'hostname', x.fields ->> 'fqdn') AS k_short,
+                   migration.ip_key(x.fields ->> 'ip_address') AS k_ip,
+                   migration.identity_text(coalesce(x.fields ->> 'name', x.fields ->> 'asset_name',
+                                                    x.fields ->> 'hostname', x.fields ->> 'fqdn',
+                                                    x.fields ->> 'ip_address')) AS k_name,
+                   coalesce(x.fields ->> 'name', x.fields ->> 'asset_name', x.fields ->> 'hostname',
+                            x.fields ->> 'fqdn') IS NOT NULL AS named,
+                   migration.identity_text(x.fields ->> 'asset_type') AS k_type
+              FROM cleansed AS x
+        ),
+        looked_up AS (
+            SELECT k.*, h.n_same, h.best_id, h.best_key, h.candidate_ids, h.apart_id, h.apart_key
+              FROM keyed AS k
+             CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE d.verdict = 'same') AS n_same,
+                       (array_agg(d.id ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same'))[1]
+                           AS best_id,
+                       (array_agg(d.key ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same'))[1]
+                           AS best_key,
+                       array_agg(d.id ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same')
+                           AS candidate_ids,
+                       (array_agg(d.id ORDER BY d.created_at, d.id) FILTER (WHERE d.verdict = 'apart'))[1] AS apart_id,
+                       (array_agg(d.key ORDER BY d.created_at, d.id) FILTER (WHERE d.verdict = 'apart'))[1] AS apart_key
+                  FROM (
+                    SELECT a.id, a.created_at, v.rank, v.key,
+                           CASE WHEN NOT v.equal THEN 'different'
+                                WHEN v.rank >= 4 AND k.named AND ak.a_named
+                                     AND ak.a_name IS DISTINCT FROM k.k_name THEN 'apart'
+                                ELSE 'same' END AS verdict
+                      FROM (
+                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                               a.external_ids
+                          FROM migration.assets AS a
+                         WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
+                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
+                        UNION
+                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                               a.external_ids
+                          FROM migration.assets AS a
+                         WHERE migration.ip_key(a.ip_address) = k.k_ip
+                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
+                        UNION
+                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                               a.external_ids
+                          FROM migration.assets AS a
+                         WHERE migration.identity_text(a.name) = k.k_name
+                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.deleted_at IS NULL AND a.name IS NOT NULL
+                        UNION
+                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                               a.external_ids
+                          FROM jsonb_each(k.k_ext) AS e
+                          JOIN migration.assets AS a
+                            ON a.external_ids @> jsonb_build_object(e.key, e.value)
+                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
+                      ) AS a
+                     CROSS JOIN LATERAL (
+                        SELECT migration.fqdn_key(a.fqdn) AS a_fqdn,
+                               migration.short_name_key(a.hostname, a.fqdn) AS a_short,
+                               migration.ip_key(a.ip_address) AS a_ip,
+                               migration.identity_text(a.name) AS a_name,
+                               a.name IS DISTINCT FROM a.ip_address AS a_named,
+                               migration.identity_text(a.asset_type) AS a_type,
+                               (SELECT bool_or(a.external_ids ? e.key) FROM jsonb_each(k.k_ext) AS e) AS ext_shared,
+                               (SELECT bool_or(a.external_ids ? e.key AND a.external_ids -> e.key <> e.value)
+                                  FROM jsonb_each(k.k_ext) AS e) AS ext_differs
+                     ) AS ak
+                     CROSS JOIN LATERAL (
+                        SELECT r.rank, r.key, r.equal
+                          FROM (VALUES
+                                (1, 'external_id', ak.ext_shared, NOT ak.ext_differs),
+                                (2, 'fqdn=' || k.k_fqdn, k.k_fqdn IS NOT NULL AND ak.a_fqdn IS NOT NULL,
+                                 k.k_fqdn = ak.a_fqdn),
+                                (3, 'hostname=' || k.k_short, k.k_short IS NOT NULL AND ak.a_short IS NOT NULL,
+                                 k.k_short = ak.a_short),
+                                (4, 'ip_address=' || host(k.k_ip), k.k_ip IS NOT NULL AND ak.a_ip IS NOT NULL,
+                                 k.k_ip = ak.a_ip),
+                                (5, 'name+asset_type=' || k.k_name || '+' || k.k_type,
+                                 k.k_type IS NOT NULL AND ak.a_type IS NOT NULL AND k.k_name IS NOT NULL
+                                 AND ak.a_name IS NOT NULL,
+                                 k.k_name = ak.a_name AND k.k_type = ak.a_type),
+                                (6, 'name=' || k.k_name, k.k_name IS NOT NULL AND ak.a_name IS NOT NULL,
+                                 k.k_name = ak.a_name)) AS r (rank, key, shared, equal)
+                         WHERE r.shared
+                         ORDER BY r.rank
+                         LIMIT 1
+                     ) AS v
+                  ) AS d
+             ) AS h
+             WHERE k.asset_id IS NULL AND k.valid AND $5
+            UNION ALL
+            SELECT k.*, 0, NULL, NULL, NULL, NULL, NULL
+              FROM keyed AS k
+             WHERE NOT (k.asset_id IS NULL AND k.valid AND $5)
+        ),
+        topped AS (
+            SELECT l.*, gen_random_uuid() AS new_id,
+                   (l.asset_id IS NULL AND l.valid AND l.n_same = 0) AS is_new,
+                   CASE
+                       WHEN l.k_ext IS NOT NULL
+                           THEN 'external_id ' || (SELECT min(e.key || '=' || (e.value #>> '{}'))
+                                                     FROM jsonb_each(l.k_ext) AS e)
+                       WHEN l.k_fqdn IS NOT NULL THEN 'fqdn=' || l.k_fqdn
+                       WHEN l.k_short IS NOT NULL THEN 'hostname=' || l.k_short
+                       WHEN l.k_ip IS NOT NULL
+                           THEN 'ip_address=' || host(l.k_ip) || CASE WHEN l.named THEN ' name=' || l.k_name ELSE '' END
+                       WHEN l.k_type IS NOT NULL AND l.k_name IS NOT NULL
+                           THEN 'name+asset_type=' || l.k_name || '+' || l.k_type
+                       WHEN l.k_name IS NOT NULL THEN 'name=' || l.k_name
+                       ELSE 'record=' || l.id
+                   END AS top_key
+              FROM looked_up AS l
+        ),
+        attached AS (
+            SELECT w.*,
+                   CASE
+                       WHEN NOT w.is_new THEN NULL
+                       WHEN w.top_key LIKE 'hostname=%%' AND w.fqdn_low = w.fqdn_high THEN 'fqdn=' || w.fqdn_low
+                       WHEN w.top_key LIKE 'ip_address=%%' AND NOT w.named AND w.ip_low = w.ip_high THEN w.ip_low
+                       WHEN w.top_key LIKE 'name=%%' AND w.typed_low = w.typed_high THEN w.typed_low
+                       ELSE w.top_key
+                   END AS group_key
               FROM (
-                SELECT 1 AS rank, 'hostname=' || k.k_hostname AS key, a.id AS asset_id, a.created_at
-                  FROM migration.assets AS a
-                 WHERE lower(a.hostname) = k.k_hostname
-                   AND a.client_account_id = p_client_account_id
-                   AND a.engagement_id = p_engagement_id
-                   AND a.deleted_at IS NULL
-                   AND a.hostname IS NOT NULL
-                UNION ALL
-                SELECT 2, 'fqdn=' || k.k_fqdn, a.id, a.created_at
-                  FROM migration.assets AS a
-                 WHERE lower(a.fqdn) = k.k_fqdn
-                   AND a.client_account_id = p_client_account_id
-                   AND a.engagement_id = p_engagement_id
-                   AND a.deleted_at IS NULL
-                   AND a.fqdn IS NOT NULL
-                UNION ALL
-                SELECT 3, 'ip_address=' || k.k_ip, a.id, a.created_at
-                  FROM migration.assets AS a
-                 WHERE a.ip_address = k.k_ip
-                   AND a.client_account_id = p_client_account_id
-                   AND a.engagement_id = p_engagement_id
-                   AND a.deleted_at IS NULL
-                   AND a.ip_address IS NOT NULL
-                UNION ALL
-                SELECT 4, 'name+asset_type=' || k.k_name || '+' || k.k_type, a.id, a.created_at
-                  FROM migration.assets AS a
-                 WHERE lower(a.name) = k.k_name
-                   AND lower(a.asset_type) = k.k_type
-                   AND a.client_account_id = p_client_account_id
-                   AND a.engagement_id = p_engagement_id
-                   AND a.deleted_at IS NULL
-                   AND a.name IS NOT NULL
-                   AND a.asset_type IS NOT NULL
-              ) AS x
-         ) AS h
-         WHERE k.is_candidate
-           AND p_tenant_has_assets
-        UNION ALL
-        SELECT k.*, 0, NULL, NULL, NULL,
-               CASE WHEN k.is_candidate THEN coalesce(k.top_key, 'record=' || k.id::text) END
-          FROM keyed AS k
-         WHERE NOT (k.is_candidate AND p_tenant_has_assets)
-    ),
-    grouped AS (
-        SELECT m.*,
-               first_value(m.row_number) OVER new_group AS first_row,
-               first_value(m.new_id) OVER new_group AS group_asset_id
-          FROM (SELECT mm.*, gen_random_uuid() AS new_id FROM matched AS mm) AS m
-        WINDOW new_group AS (PARTITION BY m.group_key ORDER BY m.row_number, m.id)
-    )
-    SELECT g.id,
-           g.row_number,
-           o.outcome,
-           CASE o.outcome
-               WHEN 'already_linked' THEN g.asset_id
-               WHEN 'created' THEN g.group_asset_id
-               WHEN 'matched' THEN coalesce(g.best_asset_id, g.group_asset_id)
-           END,
-           g.asset_name,
-           g.fields,
-           CASE o.outcome
-               WHEN 'already_linked' THEN format('already linked to asset %s', g.asset_id)
-               WHEN 'invalid' THEN
-                   CASE WHEN g.is_valid IS NOT DISTINCT FROM false
-                        THEN 'invalid: ' || coalesce((
-                                 SELECT string_agg(concat_ws(' ', e.value ->> 'field', e.value ->> 'error'), '; ')
-                                   FROM jsonb_array_elements(
-                                            CASE WHEN jsonb_typeof(g.validation_errors) = 'array'
-                                                 THEN g.validation_errors ELSE '[]'::jsonb END) AS e (value)),
-                                 'failed validation')
-                        ELSE 'invalid: no name and no identity key (hostname, fqdn, ip_address, name + asset_type)'
-                   END
-               WHEN 'conflict' THEN format('conflict: identity keys match %s assets (highest-ranked key %s); '
-                                           'pending resolution', g.n_assets, g.best_key)
-               WHEN 'created' THEN coalesce('created (identity ' || g.top_key || ')',
-                                            'created (no identity key: cannot be matched later)')
-               ELSE coalesce(format('matched existing asset by %s', g.best_key),
-                             format('matched the asset created from row %s (same %s)', g.first_row, g.top_key))
-           END,
-           g.best_asset_id,
-           g.candidate_ids,
-           g.best_key
-      FROM grouped AS g
-     CROSS JOIN LATERAL (
-        SELECT CASE
-                   WHEN g.asset_id IS NOT NULL THEN 'already_linked'
-                   WHEN NOT g.is_candidate THEN 'invalid'
-                   WHEN g.n_assets >= 2 THEN 'conflict'
-                   WHEN g.n_assets = 1 THEN 'matched'
-                   WHEN g.first_row = g.row_number THEN 'created'
-                   ELSE 'matched'
-               END AS outcome
-     ) AS o;
+                SELECT t.*,
+                       min(t.k_fqdn) FILTER (WHERE t.is_new AND t.k_ext IS NULL) OVER (PARTITION BY t.k_short)
+                           AS fqdn_low,
+                       max(t.k_fqdn) FILTER (WHERE t.is_new AND t.k_ext IS NULL) OVER (PARTITION BY t.k_short)
+                           AS fqdn_high,
+                       min(t.top_key) FILTER (WHERE t.is_new AND t.named AND t.top_key LIKE 'ip_address=%%')
+                           OVER (PARTITION BY t.k_ip) AS ip_low,
+                       max(t.top_key) FILTER (WHERE t.is_new AND t.named AND t.top_key LIKE 'ip_address=%%')
+                           OVER (PARTITION BY t.k_ip) AS ip_high,
+                       min(t.top_key) FILTER (WHERE t.is_new AND t.top_key LIKE 'name+asset_type=%%')
+                           OVER (PARTITION BY t.k_name) AS typed_low,
+                       max(t.top_key) FILTER (WHERE t.is_new AND t.top_key LIKE 'name+asset_type=%%')
+                           OVER (PARTITION BY t.k_name) AS typed_high
+                  FROM topped AS t
+              ) AS w
+        ),
+        grouped AS (
+            SELECT a.*,
+                   first_value(a.row_number) OVER new_group AS first_row,
+                   first_value(a.new_id) OVER new_group AS group_asset_id
+              FROM attached AS a
+            WINDOW new_group AS (PARTITION BY a.group_key ORDER BY a.row_number, a.id)
+        )
+        SELECT g.id,
+               g.row_number,
+               o.outcome,
+               NOT (o.outcome = 'already_linked' AND g.is_processed),
+               CASE o.outcome
+                   WHEN 'already_linked' THEN g.asset_id
+                   WHEN 'created' THEN g.group_asset_id
+                   WHEN 'matched' THEN coalesce(g.best_id, g.group_asset_id)
+               END,
+               o.outcome = 'matched' AND g.best_id IS NOT NULL,
+               g.fields,
+               g.problems,
+               g.valid,
+               g.cleansed_now,
+               CASE o.outcome
+                   WHEN 'already_linked' THEN format('already linked to asset %%s', g.asset_id)
+                   WHEN 'invalid' THEN 'invalid: ' || coalesce((
+                            SELECT string_agg(concat_ws(': ', p.value ->> 'field', p.value ->> 'error'), '; ')
+                              FROM jsonb_array_elements(g.problems) AS p (value)
+                             WHERE p.value ->> 'severity' IS DISTINCT FROM 'warning'), 'failed validation')
+                   WHEN 'conflict' THEN format('conflict: identity matches %%s assets (highest-ranked key %%s); '
+                                               'pending resolution', g.n_same, g.best_key)
+                   WHEN 'created' THEN 'created (identity ' || g.group_key || ')'
+                   ELSE coalesce('matched existing asset by ' || g.best_key,
+                                 format('matched the asset created from row %%s (same %%s)', g.first_row, g.group_key))
+               END
+               || CASE WHEN g.apart_id IS NOT NULL AND o.outcome IN ('created', 'matched')
+                       THEN format('; asset %%s shares %%s but has another name: kept apart', g.apart_id, g.apart_key)
+                       ELSE '' END,
+               g.best_id,
+               g.candidate_ids,
+               g.best_key
+          FROM grouped AS g
+         CROSS JOIN LATERAL (
+            SELECT CASE
+                       WHEN g.asset_id IS NOT NULL THEN 'already_linked'
+                       WHEN NOT g.valid THEN 'invalid'
+                       WHEN g.n_same >= 2 THEN 'conflict'
+                       WHEN g.n_same = 1 THEN 'matched'
+                       WHEN g.first_row = g.row_number THEN 'created'
+                       ELSE 'matched'
+                   END AS outcome
+         ) AS o
+    $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input))
+    USING p_client_account_id, p_engagement_id, p_data_import_id, p_assets, p_tenant_has_assets;
+END
 $$;

@@ -5,13 +5,14 @@ RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
+    v_now timestamptz := now();
     v_repaired jsonb := '{}'::jsonb;
     v_count bigint;
 BEGIN
     -- A discovery_flow_id that holds a flow's public flow_id (unique per client).
     WITH fixed AS (
         UPDATE migration.assets AS a
-           SET discovery_flow_id = f.id, updated_at = now()
+           SET discovery_flow_id = f.id, updated_at = v_now
           FROM migration.discovery_flows AS f
          WHERE a.client_account_id = p_client_account_id
            AND a.engagement_id = p_engagement_id
@@ -47,7 +48,7 @@ BEGIN
     ),
     fixed AS (
         UPDATE migration.assets AS a
-           SET discovery_flow_id = c.discovery_flow_id, updated_at = now()
+           SET discovery_flow_id = c.discovery_flow_id, updated_at = v_now
           FROM candidates AS c
          WHERE a.client_account_id = p_client_account_id
            AND a.id = c.id
@@ -77,7 +78,7 @@ BEGIN
     ),
     fixed AS (
         UPDATE migration.assets AS a
-           SET discovery_flow_id = c.discovery_flow_id, updated_at = now()
+           SET discovery_flow_id = c.discovery_flow_id, updated_at = v_now
           FROM candidates AS c
          WHERE a.client_account_id = p_client_account_id
            AND a.id = c.id
@@ -89,7 +90,7 @@ BEGIN
     -- master_flow_id follows the discovery flow.
     WITH fixed AS (
         UPDATE migration.assets AS a
-           SET master_flow_id = f.master_flow_id, updated_at = now()
+           SET master_flow_id = f.master_flow_id, updated_at = v_now
           FROM migration.discovery_flows AS f
          WHERE a.client_account_id = p_client_account_id
            AND a.engagement_id = p_engagement_id
@@ -126,7 +127,7 @@ BEGIN
     ),
     fixed AS (
         UPDATE migration.assets AS a
-           SET raw_import_records_id = p.raw_id, updated_at = now()
+           SET raw_import_records_id = p.raw_id, updated_at = v_now
           FROM pointers AS p
          WHERE a.client_account_id = p_client_account_id
            AND a.engagement_id = p_engagement_id
@@ -159,7 +160,7 @@ BEGIN
         UPDATE migration.raw_import_records AS r
            SET asset_id = o.asset_id,
                is_processed = true,
-               processed_at = coalesce(r.processed_at, now()),
+               processed_at = coalesce(r.processed_at, v_now),
                processing_status = CASE WHEN r.processing_status IN ('created', 'matched')
                                         THEN r.processing_status ELSE 'created' END,
                processing_notes = 'repaired: back-pointer to the asset that names this record as its origin'
@@ -207,15 +208,15 @@ BEGIN
     ),
     unlinked AS (
         SELECT r.id, r.data_import_id,
-               CASE WHEN discovery._field(x.fields, 'hostname') IS NOT NULL
-                    THEN 'hostname=' || lower(discovery._field(x.fields, 'hostname'))
-                    ELSE 'name=' || lower(discovery._field(x.fields, 'name')) END AS identity
+               CASE WHEN x.hostname IS NOT NULL THEN 'hostname=' || lower(x.hostname)
+                    ELSE 'name=' || lower(x.name) END AS identity
           FROM migration.raw_import_records AS r
          CROSS JOIN LATERAL (
-             SELECT coalesce(r.cleansed_data,
-                             discovery._apply_mappings(
-                                 r.raw_data, discovery._approved_mappings(r.client_account_id, r.data_import_id)))
-                        AS fields
+             SELECT discovery._mapped_field(coalesce(r.cleansed_data, r.raw_data), m.rules, 'hostname') AS hostname,
+                    discovery._mapped_field(coalesce(r.cleansed_data, r.raw_data), m.rules, 'name') AS name
+               FROM (SELECT CASE WHEN r.cleansed_data IS NULL
+                                 THEN discovery._mapping_rules(r.client_account_id, r.data_import_id)
+                                 ELSE '{}'::jsonb END AS rules) AS m
          ) AS x
          WHERE r.client_account_id = p_client_account_id
            AND r.engagement_id = p_engagement_id
@@ -224,6 +225,7 @@ BEGIN
            -- an invalid record links to nothing, and a conflict is for a person to decide
            AND r.processing_status IS DISTINCT FROM 'invalid'
            AND r.processing_status IS DISTINCT FROM 'conflict'
+           AND r.processing_status IS DISTINCT FROM 'discarded'
            AND NOT EXISTS (
                SELECT FROM migration.asset_conflict_resolutions AS c
                 WHERE c.client_account_id = r.client_account_id
@@ -246,7 +248,7 @@ BEGIN
     ),
     linked_assets AS (
         UPDATE migration.assets AS a
-           SET raw_import_records_id = c.raw_id, updated_at = now()
+           SET raw_import_records_id = c.raw_id, updated_at = v_now
           FROM certain AS c
          WHERE a.client_account_id = p_client_account_id
            AND a.id = c.asset_id
@@ -256,7 +258,7 @@ BEGIN
         UPDATE migration.raw_import_records AS r
            SET asset_id = c.asset_id,
                is_processed = true,
-               processed_at = coalesce(r.processed_at, now()),
+               processed_at = coalesce(r.processed_at, v_now),
                processing_status = 'created',
                processing_notes = 'repaired: linked by identity to an asset made before the linkage existed'
           FROM certain AS c

@@ -1,14 +1,20 @@
--- Whether the tenant has a live asset (when it has none, as on a first
--- import, _plan_assets skips the identity lookups).
+-- Whether the tenant has a live asset (from the counters; when it has none,
+-- as on a first import, discovery._plan_assets skips the identity lookups).
 CREATE FUNCTION discovery._tenant_has_assets(
     p_client_account_id uuid, p_engagement_id uuid
 ) RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 AS $$
-    SELECT EXISTS (
-        SELECT FROM migration.assets AS a
-         WHERE a.client_account_id = p_client_account_id
-           AND a.engagement_id = p_engagement_id
-           AND a.deleted_at IS NULL);
+BEGIN
+    RETURN EXISTS (
+        SELECT FROM migration.asset_counts AS c
+         WHERE c.client_account_id = p_client_account_id
+           AND c.engagement_id = p_engagement_id
+           AND c.live > 0)
+        OR EXISTS (
+        SELECT FROM migration.tenants_unverified AS u
+         WHERE u.client_account_id = p_client_account_id
+           AND u.engagement_id = p_engagement_id);
+END
 $$;

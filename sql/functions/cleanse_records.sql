@@ -1,7 +1,11 @@
--- Server-side cleansing of the flow's records not yet processed: applies the
--- import's approved mappings, trims, turns empties into null, validates, and
--- writes cleansed_data, is_valid and validation_errors. Returns how many
--- records came out valid (cleansed) and how many invalid.
+-- Server-side cleansing of the flow's records not yet processed (DESIGN.md,
+-- "Field mapping"): the import's approved mappings, field defaults and the
+-- value rules of discovery._cleansing_sql, applied in one statement; writes
+-- cleansed_data, validation_errors (warnings and errors) and is_valid.
+-- Returns how many records came out valid (cleansed) and how many invalid.
+-- create_assets_from_discovery cleanses by itself the records that have no
+-- cleansed data, in the same write as their outcome: calling this first is
+-- only needed to inspect the result before creating assets.
 CREATE FUNCTION discovery.cleanse_records(
     p_client_account_id uuid,
     p_engagement_id uuid,
@@ -15,40 +19,49 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_flow migration.discovery_flows;
-    v_mappings jsonb;
+    v_import migration.data_imports;
+    v_keys text[];
     v_valid integer;
     v_invalid integer;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, p_discovery_flow_id);
-    v_mappings := discovery._approved_mappings(p_client_account_id, v_flow.data_import_id);
+    v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
 
-    WITH result AS (
-        UPDATE migration.raw_import_records AS r
-           SET cleansed_data = c.fields,
-               validation_errors = c.errors,
-               is_valid = (jsonb_array_length(c.errors) = 0)
-          FROM (
-            SELECT x.id, x.fields, discovery._validation_errors(x.fields) AS errors
-              FROM (
-                SELECT r2.id,
-                       discovery._cleanse_fields(discovery._apply_mappings(r2.raw_data, v_mappings)) AS fields
-                  FROM migration.raw_import_records AS r2
-                 WHERE r2.data_import_id = v_flow.data_import_id
-                   AND r2.client_account_id = p_client_account_id
-                   AND NOT r2.is_processed
-              ) AS x
-          ) AS c
-         WHERE r.client_account_id = p_client_account_id
-           AND r.id = c.id
-        RETURNING r.is_valid
-    )
-    SELECT count(*) FILTER (WHERE result.is_valid), count(*) FILTER (WHERE NOT result.is_valid)
-      INTO v_valid, v_invalid
-      FROM result;
+    SELECT array_agg(DISTINCT k.key) INTO v_keys
+      FROM migration.raw_import_records AS r
+     CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
+     WHERE r.data_import_id = v_flow.data_import_id
+       AND r.client_account_id = p_client_account_id
+       AND NOT r.is_processed
+       AND jsonb_typeof(r.raw_data) = 'object';
+
+    EXECUTE format($cleanse$
+        WITH c AS MATERIALIZED (%s),
+        result AS (
+            UPDATE migration.raw_import_records AS r
+               SET cleansed_data = c.fields,
+                   validation_errors = c.problems,
+                   is_valid = NOT c.problems @> '[{"severity": "error"}]'
+              FROM c
+             WHERE r.client_account_id = $1
+               AND r.id = c.id
+            RETURNING r.is_valid
+        )
+        SELECT (count(*) FILTER (WHERE result.is_valid))::integer,
+               (count(*) FILTER (WHERE NOT result.is_valid))::integer
+          FROM result
+    $cleanse$, discovery._cleansing_sql(
+        discovery._mapping_rules(p_client_account_id, v_flow.data_import_id), coalesce(v_keys, '{}'),
+        v_import.field_defaults,
+        'SELECT r.id, CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
+        'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND r.client_account_id = $1 '
+        'AND NOT r.is_processed'))
+    INTO v_valid, v_invalid
+    USING p_client_account_id, v_flow.data_import_id;
 
     UPDATE migration.discovery_flows AS f
-       SET data_cleansing_completed = true,
+       SET data_cleansing_completed = TRUE,
            current_phase = CASE WHEN f.current_phase IN ('data_import', 'field_mapping', 'data_cleansing')
                                 THEN 'asset_inventory' ELSE f.current_phase END,
            updated_at = now()

@@ -1,8 +1,12 @@
--- Stores cleansing results computed elsewhere, from
--- {raw_import_record_id, cleansed_data, validation_errors?} objects: a record
--- is valid when it has no validation errors. Returns the number of records
--- written. A record must belong to the flow's import (WR004) and not be
--- processed yet (WR008).
+-- Stores cleansing results computed elsewhere, from {raw_import_record_id,
+-- cleansed_data, validation_errors?} objects. The cleansed data goes through
+-- the server's value rules (keys matched to asset columns in any case,
+-- placeholders, IP lists, numbers in range, identity lengths: what cannot be
+-- stored becomes null with a warning), and the caller's validation errors are
+-- kept beside those warnings: a record is valid when the caller gave no error
+-- and it has an identity. Returns the number of records written. A record
+-- must belong to the flow's import (WR004) and not be processed yet (WR008);
+-- each record once (WR005, whatever the case of its UUID).
 CREATE FUNCTION discovery.persist_cleansed_data(
     p_client_account_id uuid,
     p_engagement_id uuid,
@@ -17,6 +21,7 @@ AS $$
 DECLARE
     v_flow migration.discovery_flows;
     v_bad record;
+    v_keys text[];
     v_count integer;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
@@ -39,9 +44,9 @@ BEGIN
             '"validation_errors": array (optional)}.');
     END IF;
 
-    SELECT e.value ->> 'raw_import_record_id' AS id INTO v_bad
+    SELECT (e.value ->> 'raw_import_record_id')::uuid AS id INTO v_bad
       FROM jsonb_array_elements(p_cleansed) AS e (value)
-     GROUP BY (e.value ->> 'raw_import_record_id')::uuid, e.value ->> 'raw_import_record_id'
+     GROUP BY (e.value ->> 'raw_import_record_id')::uuid
     HAVING count(*) > 1
      LIMIT 1;
     IF FOUND THEN
@@ -66,7 +71,7 @@ BEGIN
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
                    v_bad.id, v_flow.id, v_flow.data_import_id),
-            'Send only records of the import the flow was started on.');
+            'Send only records of the import the flow was started on: discovery.list_raw_records lists them.');
     ELSIF FOUND THEN
         PERFORM discovery._raise(
             'WR008', 'cleansed data cannot be written for a record already processed',
@@ -74,15 +79,24 @@ BEGIN
             'Its asset was already created or matched from the data it had; import the record again to change it.');
     END IF;
 
-    UPDATE migration.raw_import_records AS r
-       SET cleansed_data = e.value -> 'cleansed_data',
-           validation_errors = CASE WHEN jsonb_typeof(e.value -> 'validation_errors') = 'array'
-                                    THEN e.value -> 'validation_errors' ELSE '[]'::jsonb END,
-           is_valid = CASE WHEN jsonb_typeof(e.value -> 'validation_errors') = 'array'
-                           THEN jsonb_array_length(e.value -> 'validation_errors') = 0 ELSE true END
+    SELECT array_agg(DISTINCT k.key) INTO v_keys
       FROM jsonb_array_elements(p_cleansed) AS e (value)
-     WHERE r.client_account_id = p_client_account_id
-       AND r.id = (e.value ->> 'raw_import_record_id')::uuid;
+     CROSS JOIN LATERAL jsonb_object_keys(e.value -> 'cleansed_data') AS k (key);
+
+    EXECUTE format($persist$
+        WITH c AS MATERIALIZED (%s)
+        UPDATE migration.raw_import_records AS r
+           SET cleansed_data = c.fields,
+               validation_errors = c.caller_errors || c.problems,
+               is_valid = jsonb_array_length(c.caller_errors) = 0 AND NOT c.problems @> '[{"severity": "error"}]'
+          FROM c
+         WHERE r.client_account_id = $1
+           AND r.id = c.id
+    $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
+        'SELECT (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
+        'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
+        'ELSE ''[]''::jsonb END AS caller_errors FROM jsonb_array_elements($2) AS e (value)'))
+    USING p_client_account_id, p_cleansed;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END

@@ -9,7 +9,10 @@
 --   linked_by_identity                    an asset with no record, in a flow whose import holds exactly
 --                                         one unlinked record of its identity (hostname, else name),
 --                                         is linked to it both ways.
--- Returns {"dry_run", "repaired": {kind: count}, "remaining": {health key: count}}.
+-- Returns {"dry_run", "repaired": {kind: count}, "remaining": {health key:
+-- count}, "verified"}: a tenant written in replica mode has its counters
+-- recounted, and is verified (back to the fast health checks) once nothing
+-- remains.
 -- A dry run (the default) does the same work in a subtransaction and rolls it
 -- back, so it reports exactly what a real run would do, and writes nothing.
 CREATE FUNCTION discovery.repair_wiring(
@@ -27,10 +30,11 @@ DECLARE
     v_result jsonb;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
+    PERFORM discovery._assert_flag(p_dry_run, 'p_dry_run');
     PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
         v_result := jsonb_build_object(
-            'dry_run', coalesce(p_dry_run, true),
+            'dry_run', p_dry_run,
             'repaired', discovery._repair_wiring(p_client_account_id, p_engagement_id));
         -- A statement of its own, so that its snapshot sees the repairs.
         SELECT v_result || jsonb_build_object('remaining', jsonb_object_agg(k.kind, coalesce(g.n, 0)))
@@ -38,10 +42,13 @@ BEGIN
           FROM unnest(discovery._gap_kinds()) AS k (kind)
           LEFT JOIN (
               SELECT gaps.gap, count(*) AS n
-                FROM discovery._wiring_gaps(p_client_account_id, p_engagement_id) AS gaps
+                FROM discovery._wiring_gaps(p_client_account_id, p_engagement_id, TRUE) AS gaps
                GROUP BY gaps.gap
           ) AS g ON g.gap = k.kind;
-        IF coalesce(p_dry_run, true) THEN
+        v_result := v_result || jsonb_build_object(
+            'verified', discovery._tenant_verified(p_client_account_id, p_engagement_id)
+                        OR discovery._verify_tenant(p_client_account_id, p_engagement_id));
+        IF p_dry_run THEN
             -- Undo this block's writes; only this exact SQLSTATE is caught.
             RAISE EXCEPTION USING ERRCODE = c_rollback, MESSAGE = 'repair_wiring dry run';
         END IF;

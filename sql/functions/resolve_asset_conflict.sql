@@ -1,11 +1,17 @@
--- Resolves a pending conflict and links its raw record to the existing asset
--- (the old platform marked such records processed and never linked them):
---   keep_existing     leaves the asset as it is;
---   replace_with_new  overwrites its non-identity fields with the new data;
---   merge             copies only the fields named in p_merge_fields.
--- The record's outcome becomes matched and the conflict resolved; when it was
--- the flow's last pending conflict, the flow's inventory phase is complete.
--- Returns the asset the record is linked to.
+-- Resolves a pending conflict (DESIGN.md, "resolve_asset_conflict") and links
+-- its raw record; returns the asset the record is linked to:
+--   keep_existing     links it to the existing asset, which is left as it is;
+--   replace_with_new  writes the new data's non-identity fields to it;
+--   merge             writes only the fields named in p_merge_fields;
+--   create_new        decides that the record is a different asset: creates
+--                     the record's own asset (in the conflict's flow) and
+--                     links it.
+-- Every value written to the existing asset is a migration.asset_changes row
+-- naming the conflict. The record's outcome becomes matched (created for
+-- create_new) and the conflict resolved; when it was the flow's last pending
+-- conflict, the flow's inventory completes (discovery._sync_flow_state). An
+-- existing asset soft-deleted since the conflict was raised takes no record:
+-- WR008 (use create_new).
 CREATE FUNCTION discovery.resolve_asset_conflict(
     p_client_account_id uuid,
     p_engagement_id uuid,
@@ -19,15 +25,19 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 DECLARE
+    v_now timestamptz := now();
     v_conflict migration.asset_conflict_resolutions;
+    v_flow migration.discovery_flows;
+    v_import migration.data_imports;
+    v_asset_id uuid;
     v_fields jsonb;
     v_bad text;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
-    IF p_action IS NULL OR p_action NOT IN ('keep_existing', 'replace_with_new', 'merge') THEN
+    IF p_action IS NULL OR p_action NOT IN ('keep_existing', 'replace_with_new', 'merge', 'create_new') THEN
         PERFORM discovery._raise(
             'WR006', 'unknown conflict action', format('p_action=%L', p_action),
-            'Use keep_existing, replace_with_new or merge.');
+            'Use keep_existing, replace_with_new, merge or create_new.');
     END IF;
     IF p_action = 'merge' THEN
         IF p_merge_fields IS NULL OR jsonb_typeof(p_merge_fields) <> 'array'
@@ -36,18 +46,21 @@ BEGIN
                        WHERE jsonb_typeof(e.value) <> 'string') THEN
             PERFORM discovery._raise(
                 'WR005', 'p_merge_fields must be a non-empty JSON array of field names',
-                format('p_merge_fields=%s', coalesce(p_merge_fields::text, 'null')),
+                format('p_merge_fields=%s', left(coalesce(p_merge_fields::text, 'null'), 500)),
                 'Name the fields to copy from the new data, for instance ["operating_system", "cpu_cores"].');
         END IF;
         SELECT e.value INTO v_bad
           FROM jsonb_array_elements_text(p_merge_fields) AS e (value)
-         WHERE e.value = ANY (discovery._identity_columns())
+         WHERE discovery._field_name(e.value) = ANY (discovery._identity_columns() || 'asset_type'::text)
+            OR discovery._field_name(e.value) LIKE 'external\_ids%'
+            OR lower(discovery._trim(e.value)) = 'external_ids'
          LIMIT 1;
         IF FOUND THEN
             PERFORM discovery._raise(
                 'WR006', 'a merge cannot change the asset''s identity',
                 format('p_merge_fields names %L', v_bad),
-                format('Identity fields (%s) are kept; link the record with keep_existing instead.',
+                format('Identity fields (%s, asset_type, external IDs) are kept; link the record with keep_existing, '
+                       'or make it its own asset with create_new.',
                        array_to_string(discovery._identity_columns(), ', ')));
         END IF;
     END IF;
@@ -65,61 +78,69 @@ BEGIN
             'WR007', CASE WHEN FOUND THEN 'conflict already resolved' ELSE 'conflict not found in this tenant' END,
             format('conflict_id=%s resolution_status=%s resolution_action=%s',
                    p_conflict_id, v_conflict.resolution_status, v_conflict.resolution_action),
-            'List the flow''s pending conflicts in migration.asset_conflict_resolutions '
-            '(resolution_status = ''pending'').');
+            'discovery.list_conflicts lists the tenant''s pending conflicts.');
     END IF;
+    v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, v_conflict.discovery_flow_id);
 
-    -- The new data's fields to write: none, every non-identity field, or the named ones.
-    v_fields := CASE p_action
-        WHEN 'keep_existing' THEN '{}'::jsonb
-        WHEN 'replace_with_new' THEN v_conflict.new_asset_data - discovery._identity_columns()
-        ELSE (SELECT coalesce(jsonb_object_agg(kv.key, kv.value), '{}'::jsonb)
-                FROM jsonb_each(v_conflict.new_asset_data) AS kv
-               WHERE p_merge_fields ? kv.key)
-    END;
-
-    IF v_fields <> '{}'::jsonb THEN
-        UPDATE migration.assets AS a
-           SET asset_name = CASE WHEN v_fields ? 'asset_name' THEN discovery._field(v_fields, 'asset_name') ELSE a.asset_name END,
-               mac_address = CASE WHEN v_fields ? 'mac_address' THEN discovery._field(v_fields, 'mac_address') ELSE a.mac_address END,
-               operating_system = CASE WHEN v_fields ? 'operating_system'
-                                       THEN discovery._field(v_fields, 'operating_system') ELSE a.operating_system END,
-               os_version = CASE WHEN v_fields ? 'os_version' THEN discovery._field(v_fields, 'os_version') ELSE a.os_version END,
-               cpu_cores = CASE WHEN v_fields ? 'cpu_cores'
-                                THEN round(discovery._to_numeric(discovery._field(v_fields, 'cpu_cores')))::integer
-                                ELSE a.cpu_cores END,
-               memory_gb = CASE WHEN v_fields ? 'memory_gb'
-                                THEN discovery._to_numeric(discovery._field(v_fields, 'memory_gb')) ELSE a.memory_gb END,
-               storage_gb = CASE WHEN v_fields ? 'storage_gb'
-                                 THEN discovery._to_numeric(discovery._field(v_fields, 'storage_gb')) ELSE a.storage_gb END,
-               environment = CASE WHEN v_fields ? 'environment' THEN discovery._field(v_fields, 'environment') ELSE a.environment END,
-               location = CASE WHEN v_fields ? 'location' THEN discovery._field(v_fields, 'location') ELSE a.location END,
-               datacenter = CASE WHEN v_fields ? 'datacenter' THEN discovery._field(v_fields, 'datacenter') ELSE a.datacenter END,
-               application_name = CASE WHEN v_fields ? 'application_name'
-                                       THEN discovery._field(v_fields, 'application_name') ELSE a.application_name END,
-               business_owner = CASE WHEN v_fields ? 'business_owner'
-                                     THEN discovery._field(v_fields, 'business_owner') ELSE a.business_owner END,
-               technical_owner = CASE WHEN v_fields ? 'technical_owner'
-                                      THEN discovery._field(v_fields, 'technical_owner') ELSE a.technical_owner END,
-               department = CASE WHEN v_fields ? 'department' THEN discovery._field(v_fields, 'department') ELSE a.department END,
-               criticality = CASE WHEN v_fields ? 'criticality' THEN discovery._field(v_fields, 'criticality') ELSE a.criticality END,
-               status = CASE WHEN v_fields ? 'status' THEN coalesce(discovery._field(v_fields, 'status'), a.status) ELSE a.status END,
-               discovery_source = CASE WHEN v_fields ? 'discovery_source'
-                                       THEN discovery._field(v_fields, 'discovery_source') ELSE a.discovery_source END,
-               custom_attributes = a.custom_attributes || (v_fields - discovery._asset_columns()),
-               updated_at = now()
-         WHERE a.client_account_id = p_client_account_id
-           AND a.engagement_id = p_engagement_id
-           AND a.id = v_conflict.existing_asset_id;
+    IF p_action = 'create_new' THEN
+        v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
+        v_asset_id := gen_random_uuid();
+        INSERT INTO migration.assets
+        SELECT n.*
+          FROM jsonb_populate_record(NULL::migration.assets, discovery._asset_row(
+                   v_conflict.new_asset_data,
+                   jsonb_build_object(
+                       'client_account_id', p_client_account_id, 'engagement_id', p_engagement_id, 'id', v_asset_id,
+                       'discovery_flow_id', v_flow.id, 'master_flow_id', v_flow.master_flow_id,
+                       'raw_import_records_id', v_conflict.raw_import_record_id,
+                       'field_mappings_used', discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
+                       'discovery_method', 'flow_based',
+                       'discovery_source', coalesce(v_conflict.new_asset_data -> 'discovery_source',
+                                                    to_jsonb(coalesce(v_import.source_system, v_import.import_type))),
+                       'created_at', v_now, 'updated_at', v_now))) AS n;
+    ELSE
+        v_asset_id := v_conflict.existing_asset_id;
+        IF NOT EXISTS (SELECT FROM migration.assets AS a
+                        WHERE a.client_account_id = p_client_account_id
+                          AND a.id = v_asset_id
+                          AND a.deleted_at IS NULL) THEN
+            PERFORM discovery._raise(
+                'WR008', 'the conflict''s existing asset was deleted since the conflict was raised',
+                format('conflict_id=%s existing_asset_id=%s', v_conflict.id, v_asset_id),
+                'Resolve it with create_new (the record becomes its own asset).');
+        END IF;
+        -- the new data's fields to write: none, every non-identity field, or the named ones
+        v_fields := CASE p_action
+            WHEN 'keep_existing' THEN '{}'::jsonb
+            WHEN 'replace_with_new' THEN v_conflict.new_asset_data - discovery._identity_columns() - 'external_ids'
+            ELSE (SELECT coalesce(jsonb_object_agg(kv.key, kv.value), '{}'::jsonb)
+                    FROM jsonb_each(v_conflict.new_asset_data) AS kv
+                   WHERE kv.key IN (SELECT discovery._field_name(m.value)
+                                      FROM jsonb_array_elements_text(p_merge_fields) AS m (value)))
+        END;
+        EXECUTE format($apply$
+            WITH changes AS (
+                SELECT $3 AS asset_id, f.field, f.old_value, f.new_value, $4 AS raw_import_record_id
+                  FROM migration.assets AS a
+                 CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), $5, 'refresh') AS f
+                 WHERE a.client_account_id = $1
+                   AND a.id = $3
+            ),
+            %s
+            SELECT count(*) FROM logged
+        $apply$, discovery._apply_changes_sql('$1', '$2', '$6', 'NULL::uuid', '$7'))
+        USING p_client_account_id, p_engagement_id, v_asset_id, v_conflict.raw_import_record_id, v_fields, v_now,
+              v_conflict.id;
     END IF;
 
     UPDATE migration.raw_import_records AS r
-       SET asset_id = v_conflict.existing_asset_id,
-           is_processed = true,
-           processed_at = now(),
-           processing_status = 'matched',
-           processing_notes = format('conflict %s resolved (%s): linked to asset %s',
-                                     v_conflict.id, p_action, v_conflict.existing_asset_id)
+       SET asset_id = v_asset_id,
+           is_processed = TRUE,
+           processed_at = v_now,
+           processing_status = CASE WHEN p_action = 'create_new' THEN 'created' ELSE 'matched' END,
+           processing_notes = format('conflict %s resolved (%s): linked to asset %s', v_conflict.id, p_action,
+                                     v_asset_id),
+           master_flow_id = v_flow.master_flow_id
      WHERE r.client_account_id = p_client_account_id
        AND r.id = v_conflict.raw_import_record_id
        AND r.asset_id IS NULL;
@@ -127,12 +148,12 @@ BEGIN
     UPDATE migration.asset_conflict_resolutions AS c
        SET resolution_status = 'resolved',
            resolution_action = p_action,
-           resolved_asset_id = v_conflict.existing_asset_id,
-           resolved_at = now()
+           resolved_asset_id = v_asset_id,
+           resolved_at = v_now
      WHERE c.client_account_id = p_client_account_id
        AND c.id = v_conflict.id;
 
-    PERFORM discovery._refresh_flow_progress(p_client_account_id, p_engagement_id, v_conflict.discovery_flow_id);
-    RETURN v_conflict.existing_asset_id;
+    PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_conflict.discovery_flow_id);
+    RETURN v_asset_id;
 END
 $$;

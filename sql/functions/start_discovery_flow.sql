@@ -1,6 +1,7 @@
 -- Starts the discovery of an import: a master flow and its discovery flow,
--- and links the import and its raw records to the master flow. An import has
--- one discovery flow: starting it again returns the flow it already has.
+-- and links the import to the master flow; its raw records get the master
+-- flow when they are handled (records added later get it at once). An import
+-- has one discovery flow: starting it again returns the flow it already has.
 CREATE FUNCTION discovery.start_discovery_flow(
     p_client_account_id uuid,
     p_engagement_id uuid,
@@ -62,12 +63,6 @@ BEGIN
            updated_at = now()
      WHERE i.client_account_id = p_client_account_id
        AND i.id = p_data_import_id;
-
-    UPDATE migration.raw_import_records AS r
-       SET master_flow_id = v_flow_id
-     WHERE r.data_import_id = p_data_import_id
-       AND r.client_account_id = p_client_account_id
-       AND r.master_flow_id IS DISTINCT FROM v_flow_id;
 
     RETURN QUERY SELECT v_discovery_flow_id, v_flow_id, v_flow_id;
 END

@@ -1,8 +1,11 @@
 -- Proposes a target for every source field seen in the import's raw records,
 -- deterministically from the header alone: an asset column's own name
--- (confidence 1.0), a known synonym ("Server Name", "Host" → hostname;
--- "Primary IPv4" → ip_address; "OS", "Platform" → operating_system; …, 0.9),
--- else the header in snake_case, which lands in custom_attributes (0.3).
+-- (confidence 1.0), a known synonym ("Server Name" → hostname; "Primary
+-- IPv4" → ip_address; "OS", "Platform" → operating_system; …, 0.9), else the
+-- header in snake_case, which lands in custom_attributes (0.3). No two
+-- sources are proposed for one asset column: the best (highest confidence,
+-- then first by name) keeps it, the others are proposed as custom attributes.
+-- A blank header is proposed as unnamed_column, a very long one is cut.
 -- Writes nothing: approve with set_field_mappings.
 CREATE FUNCTION discovery.suggest_field_mappings(
     p_client_account_id uuid,
@@ -62,19 +65,33 @@ BEGIN
             ('priority', 'criticality'), ('business_criticality', 'criticality'), ('tier', 'criticality'),
             ('state', 'status'), ('operational_status', 'status')
     )
-    SELECT n.source_field,
+    , proposed AS (
+        SELECT n.source_field, n.norm,
+               CASE
+                   WHEN n.norm = ANY (discovery._asset_columns()) THEN n.norm
+                   WHEN s.target_field IS NOT NULL THEN s.target_field
+               END AS column_target,
+               CASE
+                   WHEN n.norm = ANY (discovery._asset_columns()) THEN 1.000
+                   WHEN s.target_field IS NOT NULL THEN 0.900
+               END AS column_confidence
+          FROM normalized AS n
+          LEFT JOIN synonyms AS s ON s.norm = n.norm
+    ),
+    ranked AS (
+        SELECT p.*,
+               row_number() OVER (PARTITION BY p.column_target
+                                  ORDER BY p.column_confidence DESC, p.source_field) AS rank
+          FROM proposed AS p
+    )
+    SELECT r.source_field,
            CASE
-               WHEN n.norm = ANY (discovery._asset_columns()) THEN n.norm
-               WHEN s.target_field IS NOT NULL THEN s.target_field
-               ELSE coalesce(nullif(n.norm, ''), n.source_field)
+               WHEN r.column_target IS NOT NULL AND r.rank = 1 THEN r.column_target
+               WHEN r.norm = '' THEN 'unnamed_column'
+               ELSE left(r.norm, 63)
            END,
-           CASE
-               WHEN n.norm = ANY (discovery._asset_columns()) THEN 1.000
-               WHEN s.target_field IS NOT NULL THEN 0.900
-               ELSE 0.300
-           END::numeric
-      FROM normalized AS n
-      LEFT JOIN synonyms AS s ON s.norm = n.norm
-     ORDER BY n.source_field;
+           CASE WHEN r.column_target IS NOT NULL AND r.rank = 1 THEN r.column_confidence ELSE 0.300 END::numeric
+      FROM ranked AS r
+     ORDER BY r.source_field;
 END
 $$;

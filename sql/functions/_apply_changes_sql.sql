@@ -1,0 +1,59 @@
+-- SQL text of the CTEs that write field changes to existing assets, shared by
+-- create_assets_from_discovery (a run's matched records) and
+-- resolve_asset_conflict / undo_import (one asset): from a CTE named
+-- "changes" with columns asset_id, field, old_value, new_value,
+-- raw_import_record_id (field: an asset column, custom_attributes.<key> or
+-- external_ids.<namespace>), it builds
+--   patches    one row per asset: its column, custom attribute and external
+--              ID values;
+--   refreshed  the UPDATE of those assets (every field column through
+--              jsonb_populate_record, discovery._asset_set_sql);
+--   logged     one migration.asset_changes row per changed value.
+-- The arguments are SQL expressions for the tenant, the time, the run and the
+-- conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
+-- external ID whose new value is JSON null is removed.
+CREATE FUNCTION discovery._apply_changes_sql(
+    p_client_account_id text, p_engagement_id text, p_now text, p_run_id text, p_conflict_id text
+) RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $sql$
+    SELECT format($cte$
+        patches AS (
+            SELECT c.asset_id,
+                   coalesce(jsonb_object_agg(c.field, c.new_value) FILTER (WHERE strpos(c.field, '.') = 0), '{}')
+                       AS columns,
+                   coalesce(jsonb_object_agg(substr(c.field, 19), c.new_value)
+                                FILTER (WHERE c.field LIKE 'custom\_attributes.%%'), '{}') AS custom,
+                   coalesce(jsonb_object_agg(substr(c.field, 14), c.new_value)
+                                FILTER (WHERE c.field LIKE 'external\_ids.%%'), '{}') AS external
+              FROM changes AS c
+             GROUP BY c.asset_id
+        ),
+        refreshed AS (
+            UPDATE migration.assets AS a
+               SET %6$s,
+                   custom_attributes = jsonb_strip_nulls(a.custom_attributes || x.custom),
+                   external_ids = jsonb_strip_nulls(a.external_ids || x.external),
+                   updated_at = %3$s
+              FROM (SELECT p.asset_id, p.custom, p.external, jsonb_populate_record(b, p.columns) AS n
+                      FROM patches AS p
+                      JOIN migration.assets AS b
+                        ON b.client_account_id = %1$s
+                       AND b.id = p.asset_id) AS x
+             WHERE a.client_account_id = %1$s
+               AND a.id = x.asset_id
+            RETURNING 1
+        ),
+        logged AS (
+            INSERT INTO migration.asset_changes (
+                client_account_id, engagement_id, asset_id, field, old_value, new_value, run_id, conflict_id,
+                raw_import_record_id, changed_at
+            )
+            SELECT %1$s, %2$s, c.asset_id, c.field, c.old_value, c.new_value, %4$s, %5$s, c.raw_import_record_id, %3$s
+              FROM changes AS c
+            RETURNING 1
+        )
+    $cte$, p_client_account_id, p_engagement_id, p_now, p_run_id, p_conflict_id, discovery._asset_set_sql('x.n'));
+$sql$;

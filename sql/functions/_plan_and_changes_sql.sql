@@ -1,0 +1,33 @@
+-- The first part of create_assets_from_discovery's statement, shared by its
+-- dry run and its real run: the plan (discovery._plan_assets) and the
+-- changes matched records make to existing assets (per asset and field, the
+-- value of the last record by row_number), as the CTEs "plan" and "changes".
+-- Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
+-- $6 p_on_match.
+CREATE FUNCTION discovery._plan_and_changes_sql() RETURNS text
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $sql$
+    SELECT $text$
+        WITH plan AS MATERIALIZED (
+            SELECT p.*
+              FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
+        ),
+        changes AS MATERIALIZED (
+            -- what matched records change on existing assets: per asset and
+            -- field, the value of the last record by row_number
+            SELECT DISTINCT ON (c.asset_id, c.field) c.*
+              FROM (
+                SELECT p.asset_id, p.raw_import_record_id, p.row_number, f.field, f.old_value, f.new_value
+                  FROM plan AS p
+                  JOIN migration.assets AS a
+                    ON a.client_account_id = $1
+                   AND a.id = p.asset_id
+                 CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
+                 WHERE p.matched_existing AND p.handles
+              ) AS c
+             ORDER BY c.asset_id, c.field, c.row_number DESC
+        )
+$text$;
+$sql$;
