@@ -169,16 +169,21 @@ _GAP_SQL = {
         select a.id from migration.assets a, migration.raw_import_records r
          where {ta} and {tr} and a.deleted_at is null and r.id = a.raw_import_records_id
            and r.asset_id is distinct from a.id""",
+    # left behind: not processed, though a run of its flow covered its row (records
+    # added after the last run are not; a legacy flow that ran before runs recorded
+    # how far covered every row)
     "raw_records_missing_asset_id": """
         select r.id from migration.raw_import_records r
          where {tr} and r.asset_id is null and not r.is_processed
-           and r.data_import_id in (select f.data_import_id from migration.discovery_flows f
-                                     where {tf} and exists (select 1 from migration.asset_inventory_runs x
-                                                             where x.discovery_flow_id = f.id))""",
+           and r.row_number <= (select max(coalesce(f.inventory_watermark, 2147483647))
+                                  from migration.discovery_flows f
+                                 where {tf} and f.data_import_id = r.data_import_id
+                                   and exists (select 1 from migration.asset_inventory_runs x
+                                                where x.discovery_flow_id = f.id))""",
     "processed_records_missing_asset_id": """
         select r.id from migration.raw_import_records r
          where {tr} and r.asset_id is null and r.is_processed
-           and coalesce(r.processing_status, '') not in ('invalid', 'conflict')""",
+           and coalesce(r.processing_status, '') not in ('invalid', 'conflict', 'discarded')""",
     "raw_with_orphan_asset_ref": """
         select r.id from migration.raw_import_records r
          where {tr} and r.asset_id is not null

@@ -267,4 +267,4 @@ def assets_of_tenant(conn, tenant) -> list[dict[str, Any]]:
 
 
 def counts(result: dict[str, Any]) -> dict[str, int]:
-    return {k: result[k] for k in ("created", "matched", "conflicts", "invalid", "already_linked")}
+    return {k: result[k] for k in ("created", "matched", "conflicts", "invalid", "already_linked", "updated")}

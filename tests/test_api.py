@@ -20,7 +20,7 @@ GAP_KEYS = (
     "links_disagree", "raw_records_missing_asset_id", "processed_records_missing_asset_id",
     "raw_with_orphan_asset_ref", "assets_with_legacy_flow_id_only",
 )
-ZERO = {"created": 0, "matched": 0, "conflicts": 0, "invalid": 0, "already_linked": 0}
+ZERO = {"created": 0, "matched": 0, "conflicts": 0, "invalid": 0, "already_linked": 0, "updated": 0}
 
 
 @pytest.fixture
@@ -144,8 +144,12 @@ def test_add_raw_records_over_50000_elements(conn, t):
 
 
 def test_add_raw_records_after_flow_start_carry_master_flow(conn, t):
+    """Records added after the flow started carry its master flow at once; the
+    others get it in the one write that handles them (no rewrite at start)."""
     flow = start_flow(conn, t, [{"hostname": "a"}])
     add_raw_records(conn, t, flow.data_import_id, [{"hostname": "b"}])
+    assert [r["master_flow_id"] for r in raw_records(conn, flow.data_import_id)] == [None, flow.master_flow_id]
+    create_assets(conn, t, flow.discovery_flow_id)
     assert [r["master_flow_id"] for r in raw_records(conn, flow.data_import_id)] == [flow.master_flow_id] * 2
 
 
@@ -168,7 +172,9 @@ def test_start_discovery_flow_links_import_and_all_records(conn, t):
     assert val(conn, "select master_flow_id from migration.data_imports where id = %s", (imp,)) == ids["flow_id"]
     records = raw_records(conn, imp)
     assert len(records) == 4
-    assert {r["master_flow_id"] for r in records} == {ids["master_flow_id"]}
+    assert {r["master_flow_id"] for r in records} == {None}  # stamped when handled, in the same write
+    create_assets(conn, t, ids["discovery_flow_id"])
+    assert {r["master_flow_id"] for r in raw_records(conn, imp)} == {ids["master_flow_id"]}
 
 
 def test_start_discovery_flow_twice_returns_the_same_flow(conn, t):
@@ -205,8 +211,15 @@ def test_suggest_field_mappings_synonyms_and_column_names(conn, t):
     add_raw_records(conn, t, imp, [{k: "x" for k in keys[:6]}, {k: "y" for k in keys[6:]}, {"Only Here": 1}])
     suggestions = {s["source_field"]: s for s in suggest_field_mappings(conn, t, imp)}
     assert set(suggestions) == set(keys) | {"Only Here"}
-    for source, target in SYNONYMS.items():
-        assert suggestions[source]["target_field"] == target, source
+    # one source per asset column: the best (a column's own name, else the first synonym by name);
+    # the other synonyms are proposed as custom attributes
+    for target in set(SYNONYMS.values()):
+        sources = sorted(s for s, t_ in SYNONYMS.items() if t_ == target)
+        best = target if target in sources else sources[0]
+        assert suggestions[best]["target_field"] == target, best
+        for other in set(sources) - {best}:
+            assert suggestions[other]["target_field"] not in (target, ""), other
+            assert suggestions[other]["confidence_score"] < 0.5, other
     for column in COLUMN_NAMES + ("hostname",):
         assert suggestions[column]["target_field"] == column
         assert suggestions[column]["confidence_score"] == 1
@@ -308,8 +321,10 @@ CLEANSE_MAPPINGS = [
 
 
 def test_cleanse_records_maps_trims_nulls_and_validates(conn, t):
+    """A bad optional value (an IP that is not one) is a warning and the record
+    stays valid; only a record with no identity at all is invalid."""
     flow = start_flow(conn, t, CLEANSE_RECORDS, mappings=CLEANSE_MAPPINGS)
-    assert cleanse_records(conn, t, flow.discovery_flow_id) == {"cleansed": 2, "invalid": 2}
+    assert cleanse_records(conn, t, flow.discovery_flow_id) == {"cleansed": 3, "invalid": 1}
     web, db, empty, app = raw_records(conn, flow.data_import_id)
     assert web["raw_data"] == CLEANSE_RECORDS[0]  # raw data is kept as it came
     data = web["cleansed_data"]
@@ -321,17 +336,21 @@ def test_cleanse_records_maps_trims_nulls_and_validates(conn, t):
     assert data["Team"] == "ops" and "department" not in data
     assert web["is_valid"] is True and not web["validation_errors"]
     assert app["is_valid"] is True and app["cleansed_data"]["operating_system"] == "RHEL 9"
-    assert db["is_valid"] is False and "ip_address" in json.dumps(db["validation_errors"])
+    assert db["is_valid"] is True and db["cleansed_data"]["hostname"] == "db01"
+    assert "ip_address" not in db["cleansed_data"]
+    assert [(w["field"], w["severity"], w["value"]) for w in db["validation_errors"]] == \
+        [("ip_address", "warning", "300.1.1.1")]
     assert empty["is_valid"] is False and empty["validation_errors"]
+    assert [w["severity"] for w in empty["validation_errors"]] == ["error"]
     assert empty["cleansed_data"].get("hostname") is None and empty["cleansed_data"].get("ip_address") is None
     assert all(not r["is_processed"] for r in (web, db, empty, app))
 
     result = create_assets(conn, t, flow.discovery_flow_id)
-    assert counts(result) == {**ZERO, "created": 2, "invalid": 2}
+    assert counts(result) == {**ZERO, "created": 3, "invalid": 1}
     web, db, empty, app = raw_records(conn, flow.data_import_id)
-    for bad in (db, empty):
-        assert bad["processing_status"] == "invalid" and bad["asset_id"] is None
-        assert bad["is_processed"] and bad["processing_notes"]
+    assert empty["processing_status"] == "invalid" and empty["asset_id"] is None
+    assert empty["is_processed"] and empty["processing_notes"]
+    assert db["processing_status"] == "created" and asset(conn, db["asset_id"])["ip_address"] is None
     made = asset(conn, web["asset_id"])
     assert (made["hostname"], made["ip_address"], made["operating_system"]) == ("web01", "10.0.0.1", None)
     assert made["custom_attributes"]["Owner Team"] == "web"
@@ -524,17 +543,17 @@ def test_within_call_grouping_is_by_highest_ranked_key(conn, t):
     assert len({r["asset_id"] for r in raw_records(conn, flow.data_import_id)}) == 4
 
 
-@pytest.mark.parametrize("existing,incoming", [
-    ({"hostname": "Alpha01"}, {"hostname": "alpha01", "ip_address": "10.5.5.5"}),
-    ({"fqdn": "alpha.example.com"}, {"fqdn": "alpha.example.com", "name": "other name"}),
-    ({"ip_address": "10.5.5.5"}, {"ip_address": "10.5.5.5", "name": "other name"}),
-    ({"name": "billing", "asset_type": "application"}, {"name": "billing", "asset_type": "application"}),
+@pytest.mark.parametrize("existing,incoming,updated", [
+    ({"hostname": "Alpha01"}, {"hostname": "alpha01", "ip_address": "10.5.5.5"}, 1),  # fills the empty IP
+    ({"fqdn": "alpha.example.com"}, {"fqdn": "alpha.example.com", "name": "other name"}, 0),  # name: identity
+    ({"ip_address": "10.5.5.5"}, {"ip_address": "10.5.5.5", "name": "other name"}, 0),
+    ({"name": "billing", "asset_type": "application"}, {"name": "billing", "asset_type": "application"}, 0),
 ], ids=["hostname-case-insensitive", "fqdn", "ip_address", "name+asset_type"])
-def test_matches_existing_asset_by_each_identity_key(conn, t, existing, incoming):
+def test_matches_existing_asset_by_each_identity_key(conn, t, existing, incoming, updated):
     first, _ = run_flow(conn, t, [existing], import_name="first")
     origin_record = raw_records(conn, first.data_import_id)[0]
     second, result = run_flow(conn, t, [incoming], import_name="second")
-    assert counts(result) == {**ZERO, "matched": 1}
+    assert counts(result) == {**ZERO, "matched": 1, "updated": updated}
     rec = raw_records(conn, second.data_import_id)[0]
     assert rec["processing_status"] == "matched" and rec["is_processed"] and rec["processing_notes"]
     assert rec["asset_id"] == origin_record["asset_id"]
@@ -707,25 +726,25 @@ def rich_flow(conn, t):
     """A committed flow whose inventory gives every outcome once; the assets it
     meets were committed before. Expected: created 1, matched 2, conflict 1,
     invalid 1, already_linked 1."""
-    old, _ = run_flow(conn, t, [{"hostname": "old-h"}, {"ip_address": "10.0.0.200"}, {"hostname": "linked-src"}],
-                      import_name="old")
+    old, _ = run_flow(conn, t, [{"hostname": "old-h"}, {"fqdn": "dup.a.example.com"},
+                                {"fqdn": "dup.b.example.com"}, {"hostname": "linked-src"}], import_name="old")
     conn.commit()
     flow = start_flow(conn, t, [
         {"hostname": "new-a", "asset_type": "server"},     # created
         {"hostname": "NEW-A"},                              # matched in the call
-        {"hostname": "old-h", "os": "x"},                   # matched an existing asset
-        {"hostname": "old-h", "ip_address": "10.0.0.200"},  # conflict
+        {"hostname": "old-h", "os": "x"},                   # matched an existing asset (and adds "os")
+        {"hostname": "dup"},                                # conflict: the short name of two FQDNs
         {"Owner": "nobody"},                                # invalid: no name, no identity
         {"hostname": "to-be-linked"},                       # already linked
     ], import_name="rich")
-    linked_asset = raw_records(conn, old.data_import_id)[2]["asset_id"]
+    linked_asset = raw_records(conn, old.data_import_id)[3]["asset_id"]
     conn.execute("update migration.raw_import_records set asset_id = %s where data_import_id = %s"
                  " and row_number = 6", (linked_asset, flow.data_import_id))
     conn.commit()
     return flow
 
 
-RICH = {"created": 1, "matched": 2, "conflicts": 1, "invalid": 1, "already_linked": 1}
+RICH = {"created": 1, "matched": 2, "conflicts": 1, "invalid": 1, "already_linked": 1, "updated": 1}
 
 
 def test_rich_flow_outcomes(conn, t):
@@ -788,7 +807,7 @@ def test_one_run_row_per_handling_call(conn, t):
     later = raw_records(conn, flow.data_import_id)[-1]
     supplied = create_assets(conn, t, flow.discovery_flow_id,
                              [{"raw_import_record_id": str(later["id"]), "hostname": "new-a"}])
-    assert counts(supplied) == {**ZERO, "matched": 0, "created": 1}
+    assert counts(supplied) == {**ZERO, "created": 1}
     conn.commit()
     derived = create_assets(conn, t, flow.discovery_flow_id)
     conn.commit()
@@ -800,8 +819,9 @@ def test_one_run_row_per_handling_call(conn, t):
         assert (run["client_account_id"], run["engagement_id"]) == tuple(t)
         assert {k: run[k] for k in ZERO} == counts(result)
         assert run["started_at"] is not None and run["finished_at"] >= run["started_at"]
-    # "new-a" existed before (created by the supplied call), so the derived call matched it
-    assert counts(derived) == {**RICH, "created": 0, "matched": 3}
+    # "new-a" existed before (created by the supplied call), so the derived call matched it,
+    # and refreshed it with the asset_type of its first row
+    assert counts(derived) == {**RICH, "created": 0, "matched": 3, "updated": 2}
 
 
 def test_inventory_completed_only_when_nothing_unhandled_and_no_conflict_pending(conn, t):
@@ -1063,6 +1083,19 @@ API_CALLS = {
                                " p_action => 'keep_existing'::text)", (X,)),
     "repair_wiring": ("select discovery.repair_wiring(p_client_account_id => %s::uuid,"
                       " p_engagement_id => %s::uuid, p_dry_run => true::boolean)", ()),
+    "add_raw_records_bulk": ("select discovery.add_raw_records_bulk(p_client_account_id => %s::uuid,"
+                             " p_engagement_id => %s::uuid, p_data_import_id => %s::uuid,"
+                             " p_records => array[%s::jsonb])", (X, '{"hostname": "a"}')),
+    "list_conflicts": ("select discovery.list_conflicts(p_client_account_id => %s::uuid,"
+                       " p_engagement_id => %s::uuid)", ()),
+    "list_raw_records": ("select discovery.list_raw_records(p_client_account_id => %s::uuid,"
+                         " p_engagement_id => %s::uuid)", ()),
+    "list_data_imports": ("select discovery.list_data_imports(p_client_account_id => %s::uuid,"
+                          " p_engagement_id => %s::uuid)", ()),
+    "get_asset": ("select discovery.get_asset(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+                  " p_asset_id => %s::uuid)", (X,)),
+    "undo_import": ("select discovery.undo_import(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+                    " p_data_import_id => %s::uuid)", (X,)),
 }
 # register_tenant is the one function that takes an unregistered tenant: it registers it.
 

@@ -1,13 +1,14 @@
-"""resolve_asset_conflict (issue 3, acceptance 4): every action links the
-conflicted raw record (the old platform never linked these), writes only what
-the action allows, resolves the row; errors WR007 / WR006 change nothing; the
-flow's inventory phase completes exactly when its last pending conflict is
-resolved.
+"""resolve_asset_conflict: every action links the conflicted raw record (the
+old platform never linked these), writes only what the action allows, and
+logs each value it writes in asset_changes; create_new makes the record its
+own asset; errors WR007 / WR006 / WR008 change nothing; the flow's inventory
+phase completes exactly when its last pending conflict is resolved.
 
-A conflict is built the way it happens: asset A (hostname alpha, ip .1) and
-asset B (hostname beta, ip .2) exist; a later record says hostname ALPHA with
-ip .2, so its keys hit two assets; A, found by the higher-ranked key, is the
-existing asset.
+A conflict is built the way it happens under DESIGN.md's identity rules:
+asset A (alpha.a.example.com) and, later, asset B (alpha.b.example.com)
+exist; a record known only by the host name ALPHA shares its highest key (the
+short name) with both, so both are candidates; A, the older, is the existing
+asset.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from _hard import GAP_KEYS, independent_gaps, pending_conflicts, resolve_conflic
 from _support import (T, asset, create_assets, new_tenant, raises_wr, raw_records, row, rows, run_flow,
                       snapshot, val, wiring_health)
 
-ASSET_A = {"hostname": "alpha", "ip_address": "10.0.0.1", "operating_system": "linux", "os_version": "8",
+ASSET_A = {"fqdn": "alpha.a.example.com", "ip_address": "10.0.0.1", "operating_system": "linux", "os_version": "8",
            "cpu_cores": "2", "memory_gb": "4", "environment": "dev", "location": "paris", "asset_type": "server",
            "team": "blue"}
-ASSET_B = {"hostname": "beta", "ip_address": "10.0.0.2", "operating_system": "linux"}
+ASSET_B = {"fqdn": "alpha.b.example.com", "ip_address": "10.0.0.2", "operating_system": "linux"}
 # the conflicting record: identity fields that differ from A's, non-identity fields that
 # differ, a source field with no column, and keys named like tenant and flow columns
-NEW = {"hostname": "ALPHA", "ip_address": "10.0.0.2", "name": "alpha-renamed", "fqdn": "alpha.example.com",
+NEW = {"hostname": "ALPHA", "ip_address": "10.0.0.3", "name": "alpha-renamed",
        "asset_type": "virtual_machine", "operating_system": "windows", "cpu_cores": "8", "environment": "prod",
        "criticality": "high", "owner_team": "red",
        "client_account_id": str(uuid.uuid4()), "engagement_id": str(uuid.uuid4()),
@@ -35,7 +36,7 @@ NEW = {"hostname": "ALPHA", "ip_address": "10.0.0.2", "name": "alpha-renamed", "
        "raw_import_records_id": str(uuid.uuid4()), "flow_id": str(uuid.uuid4())}
 
 IDENTITY_AND_WIRING = ("client_account_id", "engagement_id", "id", "name", "hostname", "fqdn", "ip_address",
-                       "asset_type", "discovery_flow_id", "master_flow_id", "flow_id", "raw_import_records_id",
+                       "external_ids", "discovery_flow_id", "master_flow_id", "flow_id", "raw_import_records_id",
                        "discovery_method", "created_at", "deleted_at")
 
 
@@ -45,19 +46,23 @@ def t(conn) -> T:
 
 
 def build_conflict(conn, tenant, new=NEW, extra_records=()):
-    """Flow 1 makes A and B; flow 2's first record conflicts. Returns
-    (flow 2, its conflict row, asset A, asset B, the conflicted record)."""
-    first, _ = run_flow(conn, tenant, [ASSET_A, ASSET_B], import_name="first")
-    a_id, b_id = (r["asset_id"] for r in raw_records(conn, first.data_import_id))
-    second, result = run_flow(conn, tenant, [new, *extra_records], import_name="second")
+    """Flow 1 makes A, flow 2 (committed later) makes B; flow 3's first record
+    conflicts. Returns (flow 3, its conflict row, asset A, asset B, the conflicted record)."""
+    first, _ = run_flow(conn, tenant, [ASSET_A], import_name="first")
+    conn.commit()
+    second, _ = run_flow(conn, tenant, [ASSET_B], import_name="second")
+    conn.commit()
+    a_id = raw_records(conn, first.data_import_id)[0]["asset_id"]
+    b_id = raw_records(conn, second.data_import_id)[0]["asset_id"]
+    third, result = run_flow(conn, tenant, [new, *extra_records], import_name="third")
     assert result["conflicts"] >= 1
-    conflicts = pending_conflicts(conn, second.discovery_flow_id)
-    record = raw_records(conn, second.data_import_id)[0]
+    conflicts = pending_conflicts(conn, third.discovery_flow_id)
+    record = raw_records(conn, third.data_import_id)[0]
     conflict = next(c for c in conflicts if c["raw_import_record_id"] == record["id"])
-    assert conflict["existing_asset_id"] == a_id  # hostname outranks ip_address
+    assert conflict["existing_asset_id"] == a_id  # the older of two candidates of one rank
     assert set(conflict["candidate_asset_ids"]) == {a_id, b_id}
     assert record["processing_status"] == "conflict" and record["asset_id"] is None and record["is_processed"]
-    return second, conflict, asset(conn, a_id), asset(conn, b_id), record
+    return third, conflict, asset(conn, a_id), asset(conn, b_id), record
 
 
 def assert_linked_and_resolved(conn, tenant, conflict, action, existing_id, returned):
@@ -89,10 +94,11 @@ def test_replace_with_new_overwrites_only_non_identity_fields(conn, t):
     returned = resolve_conflict(conn, t, conflict["id"], "replace_with_new")
     assert_linked_and_resolved(conn, t, conflict, "replace_with_new", a["id"], returned)
     after = asset(conn, a["id"])
-    # identity, tenant and flow columns: never
+    # identity, tenant and flow columns: never (not even filled: hostname stays empty)
     assert {c: after[c] for c in IDENTITY_AND_WIRING} == {c: a[c] for c in IDENTITY_AND_WIRING}
-    assert after["hostname"] == "alpha" and after["ip_address"] == "10.0.0.1" and after["fqdn"] is None
-    # the new data's other fields: yes
+    assert after["hostname"] is None and after["ip_address"] == "10.0.0.1" and after["fqdn"] == "alpha.a.example.com"
+    # the new data's other fields: yes, each logged as a change naming the conflict
+    assert after["asset_type"] == "virtual_machine"
     assert after["operating_system"] == "windows"
     assert after["cpu_cores"] == 8
     assert after["environment"] == "prod"
@@ -103,6 +109,39 @@ def test_replace_with_new_overwrites_only_non_identity_fields(conn, t):
     assert after["custom_attributes"]["team"] == "blue"
     assert after["updated_at"] >= a["updated_at"]
     assert asset(conn, b["id"]) == b
+    logged = {c["field"]: (c["old_value"], c["new_value"]) for c in rows(
+        conn, "select * from migration.asset_changes where conflict_id = %s", (conflict["id"],))}
+    assert logged["operating_system"] == ("linux", "windows") and logged["cpu_cores"] == (2, 8)
+    assert logged["custom_attributes.owner_team"] == (None, "red")
+    assert not set(logged) & {"hostname", "name", "fqdn", "ip_address"}
+
+
+def test_create_new_makes_the_record_its_own_asset(conn, t):
+    flow, conflict, a, b, record = build_conflict(conn, t)
+    returned = resolve_conflict(conn, t, conflict["id"], "create_new")
+    assert returned not in (a["id"], b["id"])
+    made = asset(conn, returned)
+    assert (made["hostname"], made["name"], made["operating_system"]) == ("ALPHA", "alpha-renamed", "windows")
+    assert made["raw_import_records_id"] == record["id"] and made["discovery_flow_id"] == flow.discovery_flow_id
+    assert made["discovery_method"] == "flow_based"
+    linked = row(conn, "select * from migration.raw_import_records where id = %s", (record["id"],))
+    assert (linked["asset_id"], linked["processing_status"]) == (returned, "created")
+    done = row(conn, "select * from migration.asset_conflict_resolutions where id = %s", (conflict["id"],))
+    assert (done["resolution_status"], done["resolution_action"], done["resolved_asset_id"]) == \
+        ("resolved", "create_new", returned)
+    assert asset(conn, a["id"]) == a and asset(conn, b["id"]) == b
+    assert wiring_health(conn, t)["health_status"] == "healthy"
+
+
+def test_keep_existing_of_an_asset_deleted_since_is_wr008(conn, t):
+    flow, conflict, a, b, record = build_conflict(conn, t)
+    conn.execute("update migration.assets set deleted_at = now() where id = %s", (a["id"],))
+    before = snapshot(conn)
+    for action in ("keep_existing", "replace_with_new"):
+        with raises_wr(conn, "WR008"):
+            resolve_conflict(conn, t, conflict["id"], action)
+    assert snapshot(conn) == before
+    assert resolve_conflict(conn, t, conflict["id"], "create_new") not in (a["id"], b["id"])
 
 
 @pytest.mark.parametrize("fields, changed", [
@@ -192,9 +231,9 @@ def test_unknown_tenant_is_wr001(conn, t):
 
 
 def test_inventory_completes_exactly_when_the_last_pending_conflict_is_resolved(conn, t):
-    extra = [{"hostname": "beta", "ip_address": "10.0.0.1", "operating_system": "aix"},  # conflict B/A
+    extra = [{"hostname": "alpha", "operating_system": "aix"},  # conflict A/B again
              {"hostname": "gamma"},  # new
-             {"hostname": "Beta"}]  # matched B
+             {"fqdn": "alpha.b.example.com"}]  # matched B
     flow, conflict, a, b, _ = build_conflict(conn, t, extra_records=extra)
 
     def flow_state():
@@ -235,24 +274,21 @@ def test_inventory_stays_incomplete_while_records_are_unhandled(conn, t):
 
 
 def test_a_conflict_across_three_assets_links_to_the_highest_ranked_one(conn, t):
-    first, _ = run_flow(conn, t, [{"hostname": "h1"}, {"fqdn": "f2.example.com"}, {"ip_address": "10.9.9.3"}],
-                        import_name="first")
-    ids = [r["asset_id"] for r in raw_records(conn, first.data_import_id)]
-    # fqdn outranks ip_address: the existing asset is the fqdn's
-    second, result = run_flow(conn, t, [{"fqdn": "F2.example.com", "ip_address": "10.9.9.3", "hostname": None}],
-                              import_name="second")
+    """Candidates found on different keys: each shares its highest key with the
+    record (the short name for two FQDNs, the IP for an asset known only by
+    it); the existing asset is the one of the highest-ranked key."""
+    first, _ = run_flow(conn, t, [{"fqdn": "h1.a.example.com"}], import_name="first")
+    conn.commit()
+    second, _ = run_flow(conn, t, [{"fqdn": "h1.b.example.com"}, {"ip_address": "10.9.9.3"}], import_name="second")
+    ids = [raw_records(conn, first.data_import_id)[0]["asset_id"],
+           *(r["asset_id"] for r in raw_records(conn, second.data_import_id))]
+    third, result = run_flow(conn, t, [{"hostname": "H1", "ip_address": "10.9.9.3"}], import_name="third")
     assert result["conflicts"] == 1
-    (conflict,) = pending_conflicts(conn, second.discovery_flow_id)
-    assert conflict["existing_asset_id"] == ids[1]
-    assert set(conflict["candidate_asset_ids"]) == {ids[1], ids[2]}
-    third, result = run_flow(conn, t, [{"hostname": "H1", "fqdn": "f2.example.com", "ip_address": "10.9.9.3"}],
-                             import_name="third")
-    (conflict3,) = pending_conflicts(conn, third.discovery_flow_id)
-    assert conflict3["existing_asset_id"] == ids[0]
-    assert set(conflict3["candidate_asset_ids"]) == set(ids)
-    for c in (conflict, conflict3):
-        returned = resolve_conflict(conn, t, c["id"], "replace_with_new")
-        assert_linked_and_resolved(conn, t, c, "replace_with_new", c["existing_asset_id"], returned)
+    (conflict,) = pending_conflicts(conn, third.discovery_flow_id)
+    assert conflict["existing_asset_id"] == ids[0]
+    assert set(conflict["candidate_asset_ids"]) == set(ids)
+    returned = resolve_conflict(conn, t, conflict["id"], "replace_with_new")
+    assert_linked_and_resolved(conn, t, conflict, "replace_with_new", conflict["existing_asset_id"], returned)
 
 
 def test_resolutions_commit_and_are_seen_by_other_sessions(db_url, conn, t):

@@ -221,12 +221,16 @@ def unprocessed_unlinked_asset_names_it(conn, t, p):
                   {"raw_back_pointer_from_asset_origin": 1}, wired={a})
 
 
-def left_behind_after_the_run(conn, t, p):
-    """A record added after the flow ran: no repair (create_assets handles it)."""
+def left_behind_by_a_run(conn, t, p):
+    """A record a run covered but did not handle (a supplied-mode run named only
+    the one after it): no repair (create_assets handles it)."""
     flow, _ = settled(conn, t, p)
-    add_raw_records(conn, t, flow.data_import_id, [{"hostname": f"{p}-late"}])
+    add_raw_records(conn, t, flow.data_import_id, [{"hostname": f"{p}-late"}, {"hostname": f"{p}-later"}])
+    late, later = raw_records(conn, flow.data_import_id)[-2:]
+    create_assets(conn, t, flow.discovery_flow_id, [{"raw_import_record_id": str(later["id"]),
+                                                     "hostname": f"{p}-later"}])
     conn.commit()
-    r = raw_records(conn, flow.data_import_id)[-1]["id"]
+    r = late["id"]
     return Expect({"raw_records_missing_asset_id": {r}}, {}, {"raw_records_missing_asset_id": {r}})
 
 
@@ -277,7 +281,7 @@ SCENARIOS: dict[str, Callable] = {f.__name__: f for f in (
     made_before_linkage_one_candidate, made_before_linkage_two_candidates, orphan_origin_back_pointer_kept,
     orphan_origin_nobody_points_back, back_pointer_null_asset_names_record, back_pointer_orphan_asset_names_record,
     back_pointer_to_another_asset, processed_unlinked_nobody_names_it, unprocessed_unlinked_asset_names_it,
-    left_behind_after_the_run, matched_record_orphan_pointer, legacy_flow_id_only,
+    left_behind_by_a_run, matched_record_orphan_pointer, legacy_flow_id_only,
     legacy_flow_id_holding_the_discovery_flow_pk, legacy_flow_id_unknown, flow_based_with_only_legacy_flow_id,
 )}
 
@@ -369,8 +373,21 @@ def test_each_kind_of_legacy_gap_is_counted_and_repaired_or_reported(conn, t, sc
     check_repair(conn, t, expect)
 
 
+def test_a_record_added_after_the_run_is_pending_not_a_gap(conn, t):
+    """Appending to an import whose inventory ran leaves the tenant healthy: the
+    record is pending until the next run, nothing was left behind."""
+    flow, _ = settled(conn, t, "added")
+    add_raw_records(conn, t, flow.data_import_id, [{"hostname": "added-late"}])
+    conn.commit()
+    report = assert_health(conn, t, {})
+    assert report["raw_records_pending"] == 1 and report["health_status"] == "healthy"
+    create_assets(conn, t, flow.discovery_flow_id)
+    conn.commit()
+    assert wiring_health(conn, t)["raw_records_pending"] == 0
+
+
 def test_a_left_behind_record_is_handled_by_create_assets_not_repair(conn, t):
-    expect = left_behind_after_the_run(conn, t, "late")
+    expect = left_behind_by_a_run(conn, t, "late")
     check_repair(conn, t, expect)
     (flow_id,) = [r["id"] for r in rows(conn, "select id from migration.discovery_flows")]
     create_assets(conn, t, flow_id)
@@ -508,8 +525,8 @@ def test_repair_leaves_a_record_waiting_in_a_pending_conflict_to_its_resolver(co
     then reports a link (its return value, resolved_asset_id) that the
     record does not have."""
     from _hard import pending_conflicts, resolve_conflict
-    run_flow(conn, t, [{"hostname": "alpha", "ip_address": "10.0.0.1"}, {"hostname": "beta", "ip_address": "10.0.0.2"}],
-             import_name="first")
+    run_flow(conn, t, [{"fqdn": "alpha.a.example.com", "ip_address": "10.0.0.1"},
+                       {"fqdn": "alpha.b.example.com", "ip_address": "10.0.0.2"}], import_name="first")
     second, result = run_flow(conn, t, [{"hostname": "alpha", "ip_address": "10.0.0.2"}], import_name="second")
     assert result["conflicts"] == 1
     (conflict,) = pending_conflicts(conn, second.discovery_flow_id)

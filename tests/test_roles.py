@@ -138,7 +138,7 @@ def test_app_cannot_execute_private_helpers_or_trigger_functions(conn, app_conn)
         ("select discovery._asset_columns()", None),
         ("select discovery._raise('WR001', 'm', 'd', 'h')", None),
         ("select discovery._assert_tenant(%s::uuid, %s::uuid)", tuple(t)),
-        ("select * from discovery._wiring_gaps(%s::uuid, %s::uuid)", tuple(t)),
+        ("select * from discovery._wiring_gaps(%s::uuid, %s::uuid, true)", tuple(t)),
         ("select discovery._lock_tenant_assets(%s::uuid, %s::uuid)", tuple(t)),
         ("select migration.assert_asset_wired(%s::uuid, %s::uuid)", tuple(t)),
     ):
@@ -175,8 +175,7 @@ def test_app_runs_and_commits_the_whole_flow(conn, app_conn):
 
     # a first import: assets that the second one meets
     first = create_data_import(c, t, "first", "cmdb", "first.csv")
-    add_raw_records(c, t, first, [{"Server Name": "h-conf"}, {"Server Name": "", "IP Address": "10.7.7.7",
-                                                                "Device Name": "ip-only"}])
+    add_raw_records(c, t, first, [{"Server Name": "h-conf"}, {"Server Name": "", "IP Address": "10.7.7.7"}])
     c.commit()
     ids = start_discovery_flow(c, t, first)
     c.commit()
@@ -197,7 +196,7 @@ def test_app_runs_and_commits_the_whole_flow(conn, app_conn):
         {"Server Name": "web01", "IP Address": "10.0.0.1", "OS": "Ubuntu"},
         {"Server Name": "WEB01", "IP Address": "10.0.0.1"},
         {"Server Name": "h-conf", "IP Address": "10.7.7.7"},
-        {"Server Name": "bad-ip", "IP Address": "999.1.1.1"},
+        {"Server Name": " ", "IP Address": "999.1.1.1"},  # no identity left: invalid
         {"Server Name": "H-CONF"},
     ])
     c.commit()

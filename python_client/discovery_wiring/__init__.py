@@ -18,7 +18,7 @@ rebuilds the API schema.
 """
 
 from .client import DEFAULT_CHUNK_SIZE, AsyncDiscoveryClient, DiscoveryClient
-from .errors import (ConflictNotFound, DataImportNotFound, DiscoveryError, FlowNotFound, FlowStateForbids,
+from .errors import (AssetNotFound, ConflictNotFound, DataImportNotFound, DiscoveryError, FlowNotFound, FlowStateForbids,
                      InvalidArgument, MalformedPayload, RecordNotInFlow, UnknownTenant)
 from .loading import iter_records
 from .migrate import migrate, rollback
@@ -28,7 +28,7 @@ from .results import (AssetPage, AssetRunResult, CleanseResult, FieldMappingSugg
 __all__ = [
     "DEFAULT_CHUNK_SIZE", "AsyncDiscoveryClient", "DiscoveryClient",
     "DiscoveryError", "UnknownTenant", "FlowNotFound", "DataImportNotFound", "RecordNotInFlow",
-    "MalformedPayload", "InvalidArgument", "ConflictNotFound", "FlowStateForbids",
+    "MalformedPayload", "InvalidArgument", "ConflictNotFound", "FlowStateForbids", "AssetNotFound",
     "iter_records", "migrate", "rollback",
     "AssetPage", "AssetRunResult", "CleanseResult", "FieldMappingSuggestion", "FlowIds", "RepairReport",
     "Tenant", "WiringHealth",

@@ -136,17 +136,19 @@ SUGGEST_FIELD_MAPPINGS = Call(
     "suggest_field_mappings", (("data_import_id", "uuid"),), "rows",
     (("source_field", "text"), ("target_field", "text"), ("confidence_score", "numeric")),
     lambda row: FieldMappingSuggestion(**row))
-SET_FIELD_MAPPINGS = Call("set_field_mappings", (("data_import_id", "uuid"), ("mappings", "jsonb")),
-                          "scalar", result=lambda v: int(v or 0))
+SET_FIELD_MAPPINGS = Call(
+    "set_field_mappings",
+    (("data_import_id", "uuid"), ("mappings", "jsonb"), ("field_defaults", "jsonb"), ("profile", "text")),
+    "scalar", result=lambda v: int(v or 0))
 CLEANSE_RECORDS = Call("cleanse_records", (("discovery_flow_id", "uuid"),), "row",
                        (("cleansed", "integer"), ("invalid", "integer")), lambda row: CleanseResult(**row))
 PERSIST_CLEANSED_DATA = Call("persist_cleansed_data", (("discovery_flow_id", "uuid"), ("cleansed", "jsonb")),
                              "scalar", result=lambda v: int(v or 0))
 CREATE_ASSETS_FROM_DISCOVERY = Call(
     "create_assets_from_discovery",
-    (("discovery_flow_id", "uuid"), ("assets", "jsonb"), ("dry_run", "boolean")), "row",
+    (("discovery_flow_id", "uuid"), ("assets", "jsonb"), ("dry_run", "boolean"), ("on_match", "text")), "row",
     (("run_id", "uuid"), ("created", "integer"), ("matched", "integer"), ("conflicts", "integer"),
-     ("invalid", "integer"), ("already_linked", "integer")),
+     ("invalid", "integer"), ("already_linked", "integer"), ("updated", "integer")),
     lambda row: AssetRunResult(**row))
 RESOLVE_ASSET_CONFLICT = Call(
     "resolve_asset_conflict", (("conflict_id", "uuid"), ("action", "text"), ("merge_fields", "jsonb")),

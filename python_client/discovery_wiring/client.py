@@ -71,12 +71,15 @@ class _Api:
         """A list of :class:`FieldMappingSuggestion`."""
         return self._call(C.SUGGEST_FIELD_MAPPINGS, tenant, data_import_id=data_import_id)
 
-    def set_field_mappings(self, tenant, data_import_id, mappings):
-        """Upsert mappings: a list of ``{source_field, target_field[, status]}``,
-        a ``{source: target}`` dict, or suggestions. Returns the count."""
+    def set_field_mappings(self, tenant, data_import_id, mappings, field_defaults=None, profile: str | None = None):
+        """Upsert mappings: a list of ``{source_field, target_field[, status,
+        confidence_score, unit, priority, value_key]}``, a ``{source: target}``
+        dict, or suggestions; optionally the import's field defaults and source
+        profile. Returns the count."""
         if not isinstance(mappings, (str, bytes)):
             mappings = normalize_mappings(mappings)
-        return self._call(C.SET_FIELD_MAPPINGS, tenant, data_import_id=data_import_id, mappings=mappings)
+        return self._call(C.SET_FIELD_MAPPINGS, tenant, data_import_id=data_import_id, mappings=mappings,
+                          field_defaults=field_defaults, profile=profile)
 
     def cleanse_records(self, tenant, discovery_flow_id):
         """Server-side cleansing; returns :class:`CleanseResult`."""
@@ -87,10 +90,12 @@ class _Api:
         return self._call(C.PERSIST_CLEANSED_DATA, tenant, discovery_flow_id=discovery_flow_id,
                           cleansed=cleansed)
 
-    def create_assets_from_discovery(self, tenant, discovery_flow_id, assets=None, dry_run: bool = False):
-        """Create and link assets; returns :class:`AssetRunResult`."""
+    def create_assets_from_discovery(self, tenant, discovery_flow_id, assets=None, dry_run: bool = False,
+                                     on_match: str = "refresh"):
+        """Create and link assets; ``on_match`` (refresh, fill_empty, keep) says what a
+        matched record does to its asset. Returns :class:`AssetRunResult`."""
         return self._call(C.CREATE_ASSETS_FROM_DISCOVERY, tenant, discovery_flow_id=discovery_flow_id,
-                          assets=assets, dry_run=dry_run)
+                          assets=assets, dry_run=dry_run, on_match=on_match)
 
     def resolve_asset_conflict(self, tenant, conflict_id, action: str, merge_fields=None):
         """Resolve a pending conflict; returns the UUID of the linked asset."""

@@ -77,10 +77,15 @@ class FlowStateForbids(DiscoveryError):
     sqlstate = "WR008"
 
 
+class AssetNotFound(DiscoveryError):
+    """WR009: asset not found in this tenant."""
+    sqlstate = "WR009"
+
+
 ERROR_CLASSES: dict[str, type[DiscoveryError]] = {
     cls.sqlstate: cls
     for cls in (UnknownTenant, FlowNotFound, DataImportNotFound, RecordNotInFlow,
-                MalformedPayload, InvalidArgument, ConflictNotFound, FlowStateForbids)
+                MalformedPayload, InvalidArgument, ConflictNotFound, FlowStateForbids, AssetNotFound)
 }
 
 

@@ -49,6 +49,7 @@ class AssetRunResult:
     conflicts: int
     invalid: int
     already_linked: int
+    updated: int = 0
 
 
 @dataclass(frozen=True)
