@@ -312,7 +312,14 @@ def broken_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "trailing.json": (b'[{"name": "web01"}] x', "unexpected text after the JSON value"),
         "text.json": (b"hello", "expected a JSON array or object"),
         "invalid.jsonl": (b'{"name": "web01"}\n{"name": \n', "line 2: invalid JSON"),
-        "truncated-utf16.csv": ("Name\r\nweb01\r\n".encode("utf-16") + b"\x00", "not valid utf-16 text"),
+        "truncated-utf16.csv": ("Name\r\nweb01\r\n".encode("utf-16") + b"\x00", "byte 28: not valid utf-16 text"),
+        # beyond the leading sample: found while streaming
+        "long-utf16.csv": (("Name\r\n" + "web01\r\n" * 5000).encode("utf-16") + b"\x00",
+                           "line 5002: not valid utf-16 text"),
+        "long-utf16.json": (("[\n" + ",\n".join(['{"name": "web01"}'] * 5000) + "\n]\n").encode("utf-16") + b"\x00",
+                            ": after line 3451: not valid utf-16 text"),
+        "long-utf16.jsonl": (('{"name": "web01"}\n' * 5000).encode("utf-16") + b"\x00",
+                             "line 5001: not valid utf-16 text"),
     }
     out = {}
     for name, (content, phrase) in files.items():

@@ -33,7 +33,7 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from itertools import chain, count, islice
@@ -257,17 +257,20 @@ def _decode_sample(path: Path, sample: bytes, encoding: str, whole: bool) -> str
 
 
 @contextmanager
-def _text_file(source: Source, where: Callable[[], str]) -> Iterator[TextIO]:
-    """The file as text, universal newlines untranslated (for csv); decoding
-    and I/O errors become ReadError at ``where()``."""
+def _text_file(source: Source) -> Iterator[TextIO]:
+    """The file as text in its encoding, line endings untranslated (for csv).
+    Readers turn a UnicodeDecodeError into :func:`_undecodable` at their place."""
     encoding = source.encoding or "utf-8"
     try:
-        with source.path.open("r", encoding=encoding, errors=_errors_for(encoding), newline="") as fh:
-            yield fh
-    except UnicodeDecodeError as exc:
-        raise ReadError(source.path, where(), f"not valid {encoding} text ({exc.reason})") from exc
+        fh = source.path.open("r", encoding=encoding, errors=_errors_for(encoding), newline="")
     except OSError as exc:
-        raise ReadError(source.path, where(), exc.strerror or str(exc)) from exc
+        raise ReadError(source.path, None, exc.strerror or str(exc)) from exc
+    with fh:
+        yield fh
+
+
+def _undecodable(source: Source, where: str, exc: UnicodeDecodeError) -> ReadError:
+    return ReadError(source.path, where, f"not valid {source.encoding} text ({exc.reason})")
 
 
 def _text_kind(path: Path, text: str) -> str:
@@ -299,17 +302,17 @@ def _json_kind(path: Path, text: str) -> str:
 
 # -- rows to records -------------------------------------------------------------------------------
 
-def clean_header(cell: Any) -> str:
+def _clean_header(cell: Any) -> str:
     """A header cell as text: invisible characters removed, every run of
     whitespace (any kind) one space, none at either end."""
     text = "" if cell is None else str(cell)
     return " ".join(text.translate(_INVISIBLE).split())
 
 
-def unique_headers(cells: list[Any]) -> tuple[str, ...]:
+def _unique_headers(cells: list[Any]) -> tuple[str, ...]:
     """Clean header cells; blank trailing cells dropped, other blanks named
     ``column_<n>``, repeats named ``Name (2)``, ``Name (3)``."""
-    names = [clean_header(c) for c in cells]
+    names = [_clean_header(c) for c in cells]
     while names and not names[-1]:
         names.pop()
     taken = set(names)
@@ -345,7 +348,7 @@ def _records(rows: Iterator[list[Any]]) -> Iterator[dict[str, Any]]:
     header = next(rows, None)
     if header is None:
         return
-    headers = unique_headers(header)
+    headers = _unique_headers(header)
     for cells in rows:
         yield _record(headers, cells)
 
@@ -363,7 +366,7 @@ def _open_delimited(path: Path, encoding: str, text: str, whole: bool) -> Source
     header = next(_delimited_rows(source), None)
     if header is None:
         raise ReadError(path, None, "no header row: the file holds only blank lines")
-    return replace(source, headers=unique_headers(header))
+    return replace(source, headers=_unique_headers(header))
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -388,9 +391,11 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 
 def _delimited_rows(source: Source) -> Iterator[list[str]]:
     """Non-blank rows of a delimited text file, header first."""
-    state = {"line": 0}
-    with _text_file(source, lambda: f"line {state['line'] + 1}") as fh:
-        first = fh.readline()
+    with _text_file(source) as fh:
+        try:
+            first = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise _undecodable(source, "line 1", exc) from exc
         skipped = 1 if _SEP_LINE.match(first) else 0
         reader = csv.reader(fh if skipped else chain([first], fh), delimiter=source.delimiter)
         while True:
@@ -398,10 +403,10 @@ def _delimited_rows(source: Source) -> Iterator[list[str]]:
                 row = next(reader)
             except StopIteration:
                 return
+            except UnicodeDecodeError as exc:
+                raise _undecodable(source, f"line {reader.line_num + skipped + 1}", exc) from exc
             except csv.Error as exc:
                 raise ReadError(source.path, f"line {reader.line_num + skipped}", str(exc)) from exc
-            finally:
-                state["line"] = reader.line_num + skipped
             if not _blank(row):
                 yield row
 
@@ -435,7 +440,7 @@ def _open_workbook(path: Path, sheet: str | None, default_sheet: str | None) -> 
     header = next(_sheet_rows(source), None)
     if header is None:
         raise ReadError(path, f"sheet {chosen}", "the sheet is empty")
-    return replace(source, headers=unique_headers(header))
+    return replace(source, headers=_unique_headers(header))
 
 
 def _choose_sheet(path: Path, sheets: tuple[str, ...], sheet: str | None, default_sheet: str | None) -> str:
@@ -504,8 +509,8 @@ class _JsonText:
     """One JSON text read incrementally: values are decoded one at a time, so
     an array of any length never sits in memory whole."""
 
-    def __init__(self, path: Path, fh: TextIO):
-        self.path = path
+    def __init__(self, source: Source, fh: TextIO):
+        self.source = source
         self._fh = fh
         self._buf = ""
         self._pos = 0
@@ -517,10 +522,13 @@ class _JsonText:
         return f"line {self._line + self._buf.count(chr(10), 0, self._pos if pos is None else pos)}"
 
     def fail(self, message: str, pos: int | None = None) -> NoReturn:
-        raise ReadError(self.path, self.where(pos), message)
+        raise ReadError(self.source.path, self.where(pos), message)
 
     def _fill(self) -> bool:
-        chunk = self._fh.read(_READ_SIZE)
+        try:
+            chunk = self._fh.read(_READ_SIZE)
+        except UnicodeDecodeError as exc:  # the text layer drops the whole read: say where it began
+            raise _undecodable(self.source, f"after {self.where(len(self._buf))}", exc) from exc
         self._line += self._buf.count("\n", 0, self._pos)
         self._buf, self._pos = self._buf[self._pos:] + chunk, 0
         self._eof = not chunk
@@ -622,10 +630,8 @@ class _JsonText:
 
 @contextmanager
 def _json_text(source: Source) -> Iterator[_JsonText]:
-    holder: list[_JsonText] = []
-    with _text_file(source, lambda: holder[0].where() if holder else "line 1") as fh:
-        holder.append(_JsonText(source.path, fh))
-        yield holder[0]
+    with _text_file(source) as fh:
+        yield _JsonText(source, fh)
 
 
 def _open_json(path: Path, encoding: str, kind: str) -> Source:
@@ -694,10 +700,15 @@ def _objects(text: _JsonText, values: Iterator[Any]) -> Iterator[dict[str, Any]]
 
 
 def _json_lines(source: Source) -> Iterator[dict[str, Any]]:
-    state = {"line": 0}
-    with _text_file(source, lambda: f"line {state['line'] + 1}") as fh:
-        for number, line in enumerate(fh, 1):
-            state["line"] = number
+    with _text_file(source) as fh:
+        lines = iter(fh)
+        for number in count(1):
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise _undecodable(source, f"line {number}", exc) from exc
             if not line.strip():
                 continue
             try:
