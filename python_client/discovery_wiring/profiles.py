@@ -364,10 +364,12 @@ class FieldMapping:
 
 @dataclass(frozen=True)
 class MappingPlan:
-    """One mapping per header, the profile's constant fields, and its name."""
+    """One mapping per header, the profile's constant fields (the
+    ``p_field_defaults`` of ``set_field_mappings``; the plan's own copy), and
+    the profile's name (``p_profile``)."""
 
     mappings: tuple[FieldMapping, ...]
-    field_defaults: Mapping[str, Any]
+    field_defaults: dict[str, Any]
     profile: str | None
 
     def api_mappings(self) -> list[dict[str, Any]]:
@@ -383,7 +385,7 @@ def plan_mappings(headers: Iterable[str], profile: Profile | None = None,
     synonyms = catalog().synonyms if synonyms is None else synonyms
     proposed = [_propose(position, header, profile, synonyms) for position, header in enumerate(headers, 1)]
     settled = _unique_attributes(_one_source_per_target(proposed))
-    defaults = MappingProxyType(dict(profile.field_defaults)) if profile else MappingProxyType({})
+    defaults = dict(profile.field_defaults) if profile else {}
     return MappingPlan(tuple(settled), defaults, profile.name if profile else None)
 
 
