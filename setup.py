@@ -16,8 +16,8 @@ HERE = Path(__file__).parent
 SHIPPED = {"_migrations": "migrations", "_sql": "sql", "_dbt": "dbt"}
 
 package_dir = {"": "python_client"}
-packages = ["discovery_wiring", "discovery_wiring.data"]
-package_data = {"discovery_wiring.data": ["*"]}
+packages = ["discovery_wiring", "discovery_wiring.data", "discovery_wiring.http"]
+package_data = {"discovery_wiring.data": ["*"], "discovery_wiring.http": ["static/*"]}
 
 for sub, folder in SHIPPED.items():
     if (HERE / folder).is_dir():
