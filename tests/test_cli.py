@@ -10,12 +10,13 @@ import uuid
 
 import psycopg
 import pytest
+from _scenarios import load_inventory
 from click.testing import CliRunner
-from psycopg import sql
-
+from discovery_wiring import DiscoveryClient
 from discovery_wiring.cli import QUICKSTART_CLIENT_ID, main
 from discovery_wiring.db import url_with_database
 from discovery_wiring.resources import sample_file
+from psycopg import sql
 
 
 @pytest.fixture
@@ -142,5 +143,83 @@ def test_db_reports_the_configured_url(cli):
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "discovery_wiring", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for command in ("run", "migrate", "health", "assets", "db", "repair", "dbt"):
+    for command in ("run", "migrate", "health", "assets", "conflicts", "imports", "serve", "db", "repair", "dbt"):
         assert command in out
+
+
+@pytest.fixture
+def inventory(cli, fresh_url):
+    """The CLI migrates the database; the inventory (two pending conflicts) is loaded through the client."""
+    cli("migrate")
+    with psycopg.connect(fresh_url) as conn:
+        return load_inventory(DiscoveryClient(conn), conn.commit)
+
+
+@pytest.fixture
+def t(inventory) -> list[str]:
+    """The inventory's tenant as CLI options."""
+    return ["--client-id", str(inventory.tenant.client_account_id), "--engagement-id", str(inventory.tenant.engagement_id)]
+
+
+def test_conflicts_listed_side_by_side_and_resolved(cli, inventory, t):
+    listing = json.loads(cli("conflicts", "--json", *t).output)
+    assert listing["pagination"]["total_count"] == 2
+    first, second = listing["conflicts"]
+    out = cli("conflicts", *t).output
+    for conflict in (first, second):
+        assert f"Conflict {conflict['id']}" in out
+        assert all(candidate["id"] in out for candidate in conflict["candidates"])
+    assert "new record (row 1)" in out and "existing asset" in out and "candidate 2" in out
+    assert "alpha.a.example.com" in out and "alpha.b.example.com" in out and "ALPHA" in out
+    assert "2 pending conflict(s); page 1 of 1" in out and "conflicts resolve ID --action" in out
+    assert "No conflict (pending)." in cli("conflicts", "--flow", str(inventory.first.flow.flow_id), *t).output
+
+    out = cli("conflicts", "resolve", first["id"], "--action", "merge", "--fields", "operating_system, cpu_cores",
+              *t).output
+    assert f"Conflict {first['id']} resolved (merge): its record is linked to asset {first['existing_asset_id']}" \
+        in out
+    # the tenant given to the group reaches the subcommand
+    created = json.loads(cli("conflicts", *t, "resolve", second["id"], "--action", "create_new", "--json").output)
+    assert created["action"] == "create_new" and created["asset_id"] not in {c["id"] for c in second["candidates"]}
+    again = cli("conflicts", "resolve", first["id"], "--action", "keep_existing", *t, expect=1).output
+    assert "WR007" in again and "hint:" in again and "list_conflicts" in again
+    resolved = json.loads(cli("conflicts", "--status", "resolved", "--json", *t).output)
+    assert [c["resolution_action"] for c in resolved["conflicts"]] == ["merge", "create_new"]
+    assert "(merge)" in cli("conflicts", "--status", "all", *t).output
+    assert "Invalid value for '--action'" in cli("conflicts", "resolve", first["id"], "--action", "drop",
+                                                 expect=2).output
+
+
+def test_imports_listed_and_undone(cli, inventory, t):
+    second = str(inventory.second.data_import_id)
+    out = cli("imports", *t).output
+    assert "Data imports, newest first" in out and second in out and "processing" in out
+    assert "2 import(s); page 1 of 1" in out
+    listing = json.loads(cli("imports", "--json", *t).output)
+    assert {i["id"]: i["outcomes"]["conflict"] for i in listing["imports"]}[second] == 2
+
+    dry = cli("imports", "undo", second, *t).output
+    assert "(dry run)" in dry and "Dry run: nothing was written" in dry
+    assert "records discarded │     4" in dry and "assets deleted    │     1" in dry
+    assert json.loads(cli("imports", "undo", second, "--json", *t).output)["dry_run"] is True
+    applied = json.loads(cli("imports", *t, "undo", second, "--apply", "--json").output)
+    assert applied == {"dry_run": False, "assets_deleted": 1, "changes_reverted": 1, "changes_kept": 0,
+                       "records_discarded": 4, "conflicts_closed": 2}
+    statuses = {i["id"]: i["status"] for i in json.loads(cli("imports", "--json", *t).output)["imports"]}
+    assert statuses[second] == "undone"
+    out = cli("imports", "undo", second, "--apply", *t, expect=1).output
+    assert "WR008" in out and "undone already" in out
+
+
+def test_assets_show_lineage_and_history(cli, inventory, t):
+    assets = json.loads(cli("assets", "--json", "--page-size", "200", *t).output)["assets"]
+    web01 = next(a for a in assets if a["hostname"] == "web01")
+    out = cli("assets", "show", web01["id"], *t).output
+    assert f"Asset web01 ({web01['id']})" in out and "Lineage" in out
+    assert str(inventory.first.data_import_id) in out and "Raw records linked to it" in out
+    assert "Change history, newest first" in out and "Ubuntu 20.04" in out and "Ubuntu 22.04" in out
+    detail = json.loads(cli("assets", *t, "show", web01["id"], "--json").output)
+    assert detail["lineage"]["data_import_id"] == str(inventory.first.data_import_id)
+    assert [c["field"] for c in detail["changes"]] == ["operating_system"]
+    missing = cli("assets", "show", str(uuid.uuid4()), *t, expect=1).output
+    assert "WR009" in missing and "list_assets" in missing

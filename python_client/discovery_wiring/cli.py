@@ -2,7 +2,9 @@
 
 ``run`` imports an inventory file (default: the bundled sample) for a tenant and
 carries it to wired assets in one transaction; ``migrate``, ``health``,
-``assets``, ``repair``, ``db`` and ``dbt`` are the tools around it. The
+``assets`` (and ``assets show``), ``conflicts`` (and ``conflicts resolve``),
+``imports`` (and ``imports undo``), ``serve`` (the HTTP API and the inventory
+page), ``repair``, ``db`` and ``dbt`` are the tools around it. The
 database is ``DISCOVERY_DATABASE_URL`` (or ``--database-url``), else the
 embedded PostgreSQL; commands that need the schema migrate a database that
 has none.
@@ -15,6 +17,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
@@ -23,17 +27,32 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import db
-from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
 from .calls import MAX_PAYLOAD, normalize_mappings
+from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
 from .errors import DiscoveryError, UnknownTenant
 from .loading import iter_records
-from .migrate import MigrationError, is_migrated, migrate as run_migrations
+from .migrate import MigrationError, is_migrated
+from .migrate import migrate as run_migrations
 from .resources import dbt_dir, sample_file
-from .results import HEALTH_KEYS, Tenant
+from .results import (
+    CONFLICT_ACTIONS,
+    HEALTH_KEYS,
+    OUTCOMES,
+    Conflict,
+    ConflictPage,
+    Tenant,
+)
 
 # The quick-start tenant: fixed, so that repeated runs land in the same tenant.
 QUICKSTART_CLIENT_ID = UUID("5d1a7c3e-0000-4000-8000-000000000001")
@@ -265,7 +284,64 @@ def health(obj: Context, client_id, engagement_id, detail, as_json):
         console.print_json(json.dumps(report["samples"], default=str))
 
 
-@main.command()
+def sub_tenant_options(f):
+    """Tenant options of a subcommand: when not given, the group's (quick-start by default),
+    so that `conflicts --client-id X resolve ID` and `conflicts resolve ID --client-id X` agree."""
+    f = click.option("--engagement-id", type=click.UUID, default=None,
+                     help="Engagement UUID (default: the group's, else quick-start).")(f)
+    f = click.option("--client-id", type=click.UUID, default=None,
+                     help="Client account UUID (default: the group's, else quick-start).")(f)
+    return f
+
+
+def _tenant(ctx: click.Context, client_id, engagement_id) -> Tenant:
+    """The subcommand's tenant, completed from its group's options."""
+    group = ctx.parent.params if ctx.parent else {}
+    return Tenant(client_id or group.get("client_id") or QUICKSTART_CLIENT_ID,
+                  engagement_id or group.get("engagement_id") or QUICKSTART_ENGAGEMENT_ID)
+
+
+@contextmanager
+def _client(obj: Context, *, commit: bool = False) -> Iterator[DiscoveryClient]:
+    """A client on a connection of the command's own: one transaction, committed
+    at the end when ``commit`` (and nothing raised), else rolled back."""
+    with psycopg.connect(obj.migrated_url()) as conn:
+        yield DiscoveryClient(conn)
+        if commit:
+            conn.commit()
+        else:
+            conn.rollback()
+
+
+def _echo_json(doc) -> None:
+    click.echo(json.dumps(doc, indent=2, default=str))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str, ensure_ascii=False) if value else ""
+    return str(value)
+
+
+def _page_note(page, noun: str) -> str:
+    return (f"{page.total_count} {noun}(s); page {page.page} of {max(page.total_pages, 1)}"
+            + (" (--page N for the others)" if page.total_pages > 1 else ""))
+
+
+# -- assets -----------------------------------------------------------------
+
+# the order `assets show` lists an asset's fields in (any other field follows)
+ASSET_FIELD_ORDER = (
+    "id", "name", "asset_name", "asset_type", "status", "hostname", "fqdn", "ip_address", "mac_address",
+    "operating_system", "os_version", "cpu_cores", "memory_gb", "storage_gb", "environment", "location",
+    "datacenter", "application_name", "business_owner", "technical_owner", "department", "criticality",
+    "external_ids", "custom_attributes", "discovery_method", "discovery_source", "discovery_flow_id",
+    "master_flow_id", "raw_import_records_id", "created_at", "updated_at", "deleted_at",
+)
+
+@main.group(invoke_without_command=True)
 @tenant_options
 @click.option("--flow", "flow_id", type=click.UUID, default=None, help="Any flow ID of the tenant.")
 @click.option("--page", type=int, default=1, show_default=True)
@@ -273,15 +349,17 @@ def health(obj: Context, client_id, engagement_id, detail, as_json):
 @click.option("--asset-type", default=None)
 @click.option("--status", default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
-@pass_ctx
-def assets(obj: Context, client_id, engagement_id, flow_id, page, page_size, asset_type, status, as_json):
-    """List assets, a page at a time (default: the quick-start tenant)."""
-    with psycopg.connect(obj.migrated_url()) as conn:
-        result = DiscoveryClient(conn).list_assets(Tenant(client_id, engagement_id), flow_id=flow_id, page=page,
-                                                   page_size=page_size, asset_type=asset_type, status=status)
-        conn.rollback()
+@click.pass_context
+def assets(ctx, client_id, engagement_id, flow_id, page, page_size, asset_type, status, as_json):
+    """List assets, a page at a time (default: the quick-start tenant);
+    `assets show ID` shows one with its lineage and change history."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _client(ctx.obj) as client:
+        result = client.list_assets(Tenant(client_id, engagement_id), flow_id=flow_id, page=page,
+                                    page_size=page_size, asset_type=asset_type, status=status)
     if as_json:
-        click.echo(json.dumps(result.raw, indent=2, default=str))
+        _echo_json(result.raw)
         return
     p = result.pagination
     table = Table(title=f"Assets: page {p.get('page')} of {p.get('total_pages')} ({p.get('total_count')} in all)")
@@ -293,6 +371,250 @@ def assets(obj: Context, client_id, engagement_id, flow_id, page, page_size, ass
     console.print(table)
     if result.metadata.get("page_size_capped"):
         console.print(f"page size capped to {result.metadata.get('max_page_size')}")
+
+
+@assets.command(name="show")
+@click.argument("asset_id", type=click.UUID)
+@sub_tenant_options
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@click.pass_context
+def assets_show(ctx, asset_id, client_id, engagement_id, as_json):
+    """Show asset ASSET_ID: its fields, lineage, linked raw records and change history."""
+    with _client(ctx.obj) as client:
+        detail = client.get_asset(_tenant(ctx, client_id, engagement_id), asset_id)
+    if as_json:
+        _echo_json(detail)
+        return
+    asset = detail.asset
+    title = f"Asset {asset.get('name')} ({asset.get('id')})" + (" [red]deleted[/]" if detail.deleted else "")
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    shown = [f for f in ASSET_FIELD_ORDER if f in asset] + [f for f in asset if f not in ASSET_FIELD_ORDER]
+    for field in shown:
+        if asset[field] not in (None, {}, []) and field != "field_mappings_used":
+            table.add_row(field, _cell(asset[field]))
+    console.print(table)
+
+    table = Table(title="Lineage", show_header=False)
+    table.add_column("link", style="bold")
+    table.add_column("value", no_wrap=True)
+    for key in ("import_name", "filename", "row_number", "data_import_id", "raw_import_record_id",
+                "discovery_flow_id", "master_flow_id"):
+        table.add_row(key, _cell(detail.lineage.get(key)))
+    console.print(table)
+
+    table = Table(title="Raw records linked to it" + (" (first 500)" if detail.get("records_truncated") else ""))
+    table.add_column("row", justify="right")
+    table.add_column("outcome")
+    table.add_column("processed", no_wrap=True)
+    table.add_column("import id / record id", no_wrap=True)
+    table.add_column("notes", min_width=20)
+    for record in detail.records:
+        table.add_row(_cell(record.get("row_number")), _cell(record.get("processing_status")),
+                      _cell(record.get("processed_at"))[:19].replace("T", " "),
+                      f"{_cell(record.get('data_import_id'))}\n[dim]{_cell(record.get('id'))}[/]",
+                      _cell(record.get("processing_notes")))
+    console.print(table)
+
+    if not detail.changes:
+        console.print("Change history: no change since it was created.")
+        return
+    table = Table(title="Change history, newest first" + (" (500 newest)" if detail.get("changes_truncated") else ""))
+    table.add_column("changed", no_wrap=True)
+    table.add_column("field", min_width=16)
+    table.add_column("old value")
+    table.add_column("new value")
+    table.add_column("by", no_wrap=True)
+    table.add_column("reverted", no_wrap=True)
+    for change in detail.changes:
+        by = (f"conflict {change['conflict_id']}" if change.get("conflict_id")
+              else f"run {change['run_id']}" if change.get("run_id") else "")
+        table.add_row(_cell(change.get("changed_at"))[:19].replace("T", " "), _cell(change.get("field")),
+                      _cell(change.get("old_value")), _cell(change.get("new_value")), by,
+                      _cell(change.get("reverted_at"))[:19].replace("T", " "))
+    console.print(table)
+
+
+# -- conflicts --------------------------------------------------------------
+
+CONFLICT_FIELDS = ("name", "asset_type", "hostname", "fqdn", "ip_address", "operating_system", "external_ids")
+RESOLVE_USAGE = ("discovery-wiring conflicts resolve ID --action " + "|".join(CONFLICT_ACTIONS)
+                 + " [--fields f1,f2]")
+
+
+def conflict_table(conflict: Conflict) -> Table:
+    """One conflict as a table: the record's identity fields beside each
+    candidate's (the existing asset first), the row of the deciding key highlighted."""
+    key_field = str(conflict.get("conflict_key") or "").split("=", 1)[0]
+    new = dict(conflict.get("new_asset_data") or {})
+    new_external = {k.split(".", 1)[1]: v for k, v in new.items() if k.startswith("external_ids.")}
+    if new_external:
+        new["external_ids"] = {**(new.get("external_ids") or {}), **new_external}
+    table = Table(title=f"Conflict {conflict['id']}", title_justify="left",
+                  caption=(f"{conflict.get('conflict_type')}: {conflict.get('conflict_key')} · row "
+                           f"{conflict.get('row_number')} of import {conflict.get('data_import_id')} · "
+                           f"{conflict.get('resolution_status')}"
+                           + (f" ({conflict.get('resolution_action')})" if conflict.get("resolution_action") else "")),
+                  caption_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column(f"new record (row {conflict.get('row_number')})")
+    existing = str(conflict.existing_asset_id)
+    for n, candidate in enumerate(conflict.candidates, 1):
+        label = "existing asset" if candidate.get("id") == existing else f"candidate {n}"
+        table.add_column(label + (" (deleted)" if candidate.get("deleted_at") else ""))
+    table.add_row("id", _cell(conflict.get("raw_import_record_id")), *(c.get("id") for c in conflict.candidates))
+    for field in CONFLICT_FIELDS:
+        table.add_row(field, _cell(new.get(field)), *(_cell(c.get(field)) for c in conflict.candidates),
+                      style="yellow" if field == key_field else None)
+    return table
+
+
+def print_conflicts(page: ConflictPage, out: Console | None = None) -> None:
+    """Print a page of ``list_conflicts``: a table per conflict (see
+    :func:`conflict_table`), the page it is, and how to resolve one. Used by
+    `conflicts` and by whatever reports the conflicts a run left."""
+    out = out or console
+    status = page.filters.get("status") or "any status"
+    if not page.conflicts:
+        out.print(f"No conflict ({status}).")
+        return
+    for conflict in page.conflicts:
+        out.print(conflict_table(conflict))
+    out.print(_page_note(page, f"{status} conflict"), highlight=False)
+    if any(c.pending for c in page.conflicts):
+        out.print(f"Resolve one: {RESOLVE_USAGE}", highlight=False, markup=False)
+
+
+@main.group(invoke_without_command=True)
+@tenant_options
+@click.option("--flow", "flow_id", type=click.UUID, default=None, help="Any flow ID of the tenant.")
+@click.option("--status", type=click.Choice(["pending", "resolved", "all"]), default="pending", show_default=True)
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@click.pass_context
+def conflicts(ctx, client_id, engagement_id, flow_id, status, page, page_size, as_json):
+    """List conflicts (pending by default), each with its candidate assets
+    side by side; `conflicts resolve ID --action ...` resolves one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _client(ctx.obj) as client:
+        result = client.list_conflicts(Tenant(client_id, engagement_id), flow_id=flow_id, status=status,
+                                       page=page, page_size=page_size)
+    if as_json:
+        _echo_json(result.raw)
+        return
+    print_conflicts(result)
+
+
+@conflicts.command(name="resolve")
+@click.argument("conflict_id", type=click.UUID)
+@click.option("--action", type=click.Choice(CONFLICT_ACTIONS), required=True,
+              help="keep_existing: link to the existing asset; replace_with_new: also write the record's "
+                   "non-identity fields to it; merge: write only --fields; create_new: the record becomes "
+                   "its own asset.")
+@click.option("--fields", default=None, metavar="F1,F2", help="The fields to merge (with --action merge).")
+@sub_tenant_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def conflicts_resolve(ctx, conflict_id, action, fields, client_id, engagement_id, as_json):
+    """Resolve conflict CONFLICT_ID and link its raw record (committed)."""
+    merge_fields = [f.strip() for f in fields.split(",") if f.strip()] if fields is not None else None
+    with _client(ctx.obj, commit=True) as client:
+        asset_id = client.resolve_asset_conflict(_tenant(ctx, client_id, engagement_id), conflict_id, action,
+                                                 merge_fields=merge_fields)
+    if as_json:
+        _echo_json({"conflict_id": conflict_id, "action": action, "asset_id": asset_id})
+        return
+    console.print(f"Conflict {conflict_id} resolved ({action}): its record is linked to asset {asset_id}.",
+                  highlight=False)
+
+
+# -- imports ----------------------------------------------------------------
+
+@main.group(invoke_without_command=True)
+@tenant_options
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--page-size", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@click.pass_context
+def imports(ctx, client_id, engagement_id, page, page_size, as_json):
+    """List data imports, newest first, with their status and outcome counts;
+    `imports undo ID` takes one back."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _client(ctx.obj) as client:
+        result = client.list_data_imports(Tenant(client_id, engagement_id), page=page, page_size=page_size)
+    if as_json:
+        _echo_json(result.raw)
+        return
+    table = Table(title="Data imports, newest first")
+    table.add_column("import", min_width=12)
+    table.add_column("status", min_width=10)
+    table.add_column("records", justify="right")
+    table.add_column("outcomes", min_width=12)
+    table.add_column("import id / flow id", no_wrap=True)
+    for item in result.imports:
+        outcomes = item.outcomes
+        created = str(item.get("created_at") or "")[:16].replace("T", " ")
+        table.add_row("\n".join(filter(None, (_cell(item.get("import_name")), f"[dim]{_cell(item.get('filename'))}[/]",
+                                                f"[dim]{created}[/]"))),
+                      _cell(item.get("status")) + (f"\n[dim]flow {item['flow_status']}[/]" if item.get("flow_status")
+                                                   else ""),
+                      _cell(item.get("total_records")),
+                      "\n".join(f"{outcomes[key]} {key}" for key in OUTCOMES if outcomes[key]) or "-",
+                      f"{_cell(item.get('id'))}\n[dim]{_cell(item.get('flow_id'))}[/]")
+    console.print(table)
+    console.print(_page_note(result, "import"), highlight=False)
+
+
+@imports.command(name="undo")
+@click.argument("data_import_id", type=click.UUID)
+@click.option("--apply", is_flag=True, help="Take the import back and commit (default: dry run).")
+@sub_tenant_options
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON document.")
+@click.pass_context
+def imports_undo(ctx, data_import_id, apply, client_id, engagement_id, as_json):
+    """Take import DATA_IMPORT_ID back: a dry run by default, which prints what
+    --apply would do (assets soft-deleted, changes reverted or kept, records
+    discarded, conflicts closed)."""
+    with _client(ctx.obj, commit=apply) as client:
+        report = client.undo_import(_tenant(ctx, client_id, engagement_id), data_import_id, dry_run=not apply)
+    if as_json:
+        _echo_json(report)
+        return
+    console.print(f"import {data_import_id}", highlight=False)
+    table = Table(title="undo_import" + ("" if apply else " (dry run)"))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in report.counts.items():
+        table.add_row(key.replace("_", " "), str(value))
+    console.print(table)
+    console.print("Applied and committed." if apply else "Dry run: nothing was written; --apply takes the import back.")
+
+
+# -- serve ------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@tenant_options
+@pass_ctx
+def serve(obj: Context, host, port, client_id, engagement_id):
+    """Serve the HTTP API and the inventory page at / (the tenant given is the
+    one the page shows first). Needs the http extra: pip install 'discovery-wiring[http]'."""
+    try:
+        import uvicorn
+
+        from .http import create_app
+    except ImportError as exc:
+        _fail(f"`serve` needs the http extra ({exc.name} is not installed)",
+              hint="pip install 'discovery-wiring[http]'")
+    app = create_app(obj.migrated_url(), Tenant(client_id, engagement_id))
+    err_console.print(f"Serving the inventory page on http://{host}:{port}/ and the API docs on "
+                      f"http://{host}:{port}/docs (Ctrl+C stops).", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 # -- repair -----------------------------------------------------------------
