@@ -90,9 +90,8 @@ def raises_wr(conn: psycopg.Connection, sqlstate: str):
     """Expects an API error with ``sqlstate`` inside a savepoint (so the test's
     transaction goes on); checks it carries a message, a DETAIL and a HINT.
     Yields the pytest ExceptionInfo."""
-    with pytest.raises(psycopg.Error) as info:
-        with conn.transaction():
-            yield info
+    with pytest.raises(psycopg.Error) as info, conn.transaction():
+        yield info
     error = info.value
     assert error.sqlstate == sqlstate, f"expected {sqlstate}, got {error.sqlstate}: {error}"
     assert error.diag.message_primary
@@ -206,6 +205,25 @@ def list_assets(conn, tenant, flow_id=None, page=1, page_size=50, asset_type=Non
         " p_flow_id => %s::uuid, p_page => %s::integer, p_page_size => %s::integer,"
         " p_asset_type => %s::text, p_status => %s::text)",
         (t.client_account_id, t.engagement_id, flow_id, page, page_size, asset_type, status))
+
+
+def list_raw_records(conn, tenant, data_import_id=None, flow_id=None, outcome=None, page=1, page_size=50) -> dict:
+    t = as_tenant(tenant)
+    return val(
+        conn,
+        "select discovery.list_raw_records(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+        " p_data_import_id => %s::uuid, p_flow_id => %s::uuid, p_outcome => %s::text, p_page => %s::integer,"
+        " p_page_size => %s::integer)",
+        (t.client_account_id, t.engagement_id, data_import_id, flow_id, outcome, page, page_size))
+
+
+def list_conflicts(conn, tenant, flow_id=None, status="pending", page=1, page_size=50) -> dict:
+    t = as_tenant(tenant)
+    return val(
+        conn,
+        "select discovery.list_conflicts(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+        " p_flow_id => %s::uuid, p_status => %s::text, p_page => %s::integer, p_page_size => %s::integer)",
+        (t.client_account_id, t.engagement_id, flow_id, status, page, page_size))
 
 
 def wiring_health(conn, tenant, detail: bool = False) -> dict:

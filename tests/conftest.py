@@ -37,6 +37,12 @@ Fixtures (function scope unless said):
 ``run_flow``
     ``run_flow(records, tenant=None, **options) -> MiniFlow``: a whole flow on
     ``client`` from a list of dicts (see :func:`_run_flow` for the options).
+``login_roles`` (session)
+    The login roles of tests/_roles.py (``dw_test_app`` holding only
+    discovery_app, ``dw_test_analyst`` holding only discovery_analyst).
+``app_conn`` / ``analyst_conn``
+    A connection to ``db_url`` as that login role (the app's: autocommit off,
+    rolled back at teardown; the analyst's: autocommit).
 """
 
 from __future__ import annotations
@@ -49,12 +55,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
+from discovery_wiring import DiscoveryClient, Tenant, migrate
+from discovery_wiring.db import (
+    URL_ENV,
+    configured_url,
+    start_embedded,
+    url_with_database,
+)
+from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-
-from discovery_wiring import DiscoveryClient, Tenant, migrate
-from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
-from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
 
 
 def _create_database(server_url: str, name: str, template: str | None = None) -> None:
@@ -184,6 +195,35 @@ def run_flow(client: DiscoveryClient, tenant: Tenant):
     def run(records: list[dict[str, Any]], tenant: Tenant | None = None, **options: Any) -> MiniFlow:
         return _run_flow(client, default_tenant, records, tenant, **options)
     return run
+
+
+@pytest.fixture(scope="session")
+def login_roles(server_url, template_url):
+    """The two login roles, created once per cluster (roles are cluster-wide;
+    the group roles exist once the template is migrated)."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        ensure_login_role(admin, APP_ROLE, "discovery_app")
+        ensure_login_role(admin, ANALYST_ROLE, "discovery_analyst")
+    return APP_ROLE, ANALYST_ROLE
+
+
+@pytest.fixture
+def app_conn(db_url, login_roles):
+    connection = psycopg.connect(db_url, user=APP_ROLE, autocommit=False)
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def analyst_conn(db_url, login_roles):
+    connection = psycopg.connect(db_url, user=ANALYST_ROLE, autocommit=True)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 def pytest_report_header(config):

@@ -10,62 +10,31 @@ import uuid
 
 import psycopg
 import pytest
+from _roles import ANALYST_ROLE, APP_ROLE
+from _support import (
+    MIGRATION_TABLES,
+    T,
+    add_raw_records,
+    cleanse_records,
+    create_assets,
+    create_data_import,
+    list_assets,
+    list_conflicts,
+    list_raw_records,
+    persist_cleansed_data,
+    raw_records,
+    register_tenant,
+    resolve_flow,
+    row,
+    rows,
+    set_field_mappings,
+    start_discovery_flow,
+    suggest_field_mappings,
+    val,
+    wiring_health,
+)
 
-from _support import (MIGRATION_TABLES, T, add_raw_records, cleanse_records, create_assets, create_data_import,
-                      list_assets, persist_cleansed_data, raw_records, register_tenant, resolve_flow, row, rows,
-                      set_field_mappings, start_discovery_flow, suggest_field_mappings, val, wiring_health)
-
-APP_ROLE = "dw_test_app"
-ANALYST_ROLE = "dw_test_analyst"
 INSUFFICIENT_PRIVILEGE = "42501"
-ROLE_LOCK = 0x64775F726F6C6573  # "dw_roles": serialises role creation across xdist workers
-
-
-def _ensure_login_role(admin: psycopg.Connection, name: str, group: str) -> None:
-    admin.execute("select pg_advisory_lock(%s::bigint)", (ROLE_LOCK,))
-    try:
-        if not admin.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone():
-            admin.execute(f'create role "{name}" login')
-        admin.execute(f'alter role "{name}" login nosuperuser nocreatedb nocreaterole inherit'
-                      ' noreplication nobypassrls')
-        # holds exactly one group role
-        for (other,) in admin.execute(
-                "select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid"
-                " join pg_roles u on u.oid = m.member where u.rolname = %s and g.rolname <> %s",
-                (name, group)).fetchall():
-            admin.execute(f'revoke "{other}" from "{name}"')
-        admin.execute(f'grant "{group}" to "{name}"')
-    finally:
-        admin.execute("select pg_advisory_unlock(%s::bigint)", (ROLE_LOCK,))
-
-
-@pytest.fixture(scope="session")
-def login_roles(server_url, template_url):
-    """The two login roles, created once per cluster (roles are cluster-wide;
-    the group roles exist once the template is migrated)."""
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        _ensure_login_role(admin, APP_ROLE, "discovery_app")
-        _ensure_login_role(admin, ANALYST_ROLE, "discovery_analyst")
-    return APP_ROLE, ANALYST_ROLE
-
-
-@pytest.fixture
-def app_conn(db_url, login_roles):
-    connection = psycopg.connect(db_url, user=APP_ROLE, autocommit=False)
-    try:
-        yield connection
-    finally:
-        connection.rollback()
-        connection.close()
-
-
-@pytest.fixture
-def analyst_conn(db_url, login_roles):
-    connection = psycopg.connect(db_url, user=ANALYST_ROLE, autocommit=True)
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 def denied(connection: psycopg.Connection, query: str, params=None) -> str | None:
@@ -207,8 +176,8 @@ def test_app_runs_and_commits_the_whole_flow(conn, app_conn):
     c.commit()
     assert cleanse_records(c, t, flow["discovery_flow_id"]) == {"cleansed": 4, "invalid": 1}
     c.commit()
-    records = raw_records(conn, second)
-    conn.rollback()
+    records = list_raw_records(c, t, data_import_id=second)["records"]  # the IDs, found through the API
+    assert [r["row_number"] for r in records] == [1, 2, 3, 4, 5]
     assert persist_cleansed_data(c, t, flow["discovery_flow_id"], [
         {"raw_import_record_id": str(records[0]["id"]),
          "cleansed_data": {"hostname": "web01", "ip_address": "10.0.0.1", "operating_system": "Ubuntu 22.04"}}]) == 1
@@ -270,14 +239,12 @@ def test_app_resolves_a_conflict_and_commits(conn, app_conn):
         ids = start_discovery_flow(c, t, imp)
         create_assets(c, t, ids["discovery_flow_id"])
         c.commit()
-    conflict = row(conn, "select * from migration.asset_conflict_resolutions where client_account_id = %s",
-                   (t.client_account_id,))
-    conn.rollback()
+    (conflict,) = list_conflicts(c, t)["conflicts"]  # found through the API
     asset_id = val(c, "select discovery.resolve_asset_conflict(p_client_account_id => %s::uuid,"
                       " p_engagement_id => %s::uuid, p_conflict_id => %s::uuid, p_action => 'merge'::text,"
                       " p_merge_fields => %s::jsonb)", (*t, conflict["id"], '["operating_system"]'))
     c.commit()
-    assert asset_id == conflict["existing_asset_id"]
+    assert str(asset_id) == conflict["existing_asset_id"]
     assert wiring_health(c, t)["health_status"] == "healthy"
     c.commit()
     record = row(conn, "select * from migration.raw_import_records where id = %s", (conflict["raw_import_record_id"],))
