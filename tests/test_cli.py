@@ -221,5 +221,8 @@ def test_assets_show_lineage_and_history(cli, inventory, t):
     detail = json.loads(cli("assets", *t, "show", web01["id"], "--json").output)
     assert detail["lineage"]["data_import_id"] == str(inventory.first.data_import_id)
     assert [c["field"] for c in detail["changes"]] == ["operating_system"]
+    cli("imports", "undo", str(inventory.second.data_import_id), "--apply", *t)
+    out = cli("assets", "show", web01["id"], *t).output
+    assert "undo_import (a revert)" in out and "Ubuntu 20.04" in out
     missing = cli("assets", "show", str(uuid.uuid4()), *t, expect=1).output
     assert "WR009" in missing and "list_assets" in missing

@@ -429,7 +429,9 @@ def assets_show(ctx, asset_id, client_id, engagement_id, as_json):
     table.add_column("reverted", no_wrap=True)
     for change in detail.changes:
         by = (f"conflict {change['conflict_id']}" if change.get("conflict_id")
-              else f"run {change['run_id']}" if change.get("run_id") else "")
+              else f"run {change['run_id']}" if change.get("run_id")
+              else f"record {change['raw_import_record_id']}" if change.get("raw_import_record_id")
+              else "undo_import (a revert)")  # the one writer of changes with no run, conflict or record
         table.add_row(_cell(change.get("changed_at"))[:19].replace("T", " "), _cell(change.get("field")),
                       _cell(change.get("old_value")), _cell(change.get("new_value")), by,
                       _cell(change.get("reverted_at"))[:19].replace("T", " "))
