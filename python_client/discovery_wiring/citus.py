@@ -382,13 +382,14 @@ def _terminate_sessions(node_url: str, dbname: str) -> None:
                      "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,))
 
 
-def create_database(url: str, name: str, template: str | None = None) -> str:
+def create_database(url: str, name: str, template: str | None = None, file_copy: bool = False) -> str:
     """Create database ``name`` on every node of the cluster of ``url`` (the
     coordinator first). Without ``template``: with citus on every node and the
     workers registered. With ``template`` (a database made by this function,
     which nobody uses): a copy of it on every node, which is then a consistent
     copy of the whole distributed database (shards are in the workers' copies,
-    metadata in the coordinator's). Returns the coordinator URL of ``name``."""
+    metadata in the coordinator's). ``file_copy``: STRATEGY FILE_COPY. Returns
+    the coordinator URL of ``name``."""
     nodes = cluster_nodes(url)
     (chost, cport) = nodes[0]
     for host, port in nodes:
@@ -399,6 +400,8 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
             statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             if template:
                 statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if file_copy:
+                statement += sql.SQL(" STRATEGY FILE_COPY")
             for attempt in range(5):
                 try:
                     conn.execute(statement)
@@ -423,7 +426,25 @@ def create_database(url: str, name: str, template: str | None = None) -> str:
 
 
 def drop_database(url: str, name: str) -> None:
-    """Drop database ``name`` on every node of the cluster of ``url``."""
-    for host, port in reversed(cluster_nodes(url)):
-        with psycopg.connect(_node_url(url, host, port, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    """Drop database ``name`` on every node of the cluster of ``url``. Every
+    node's maintenance daemon keeps sessions on the other nodes' copies
+    (deadlock detection, 2PC recovery) and opens them again at once, so the
+    copies first stop accepting connections, then every session is ended."""
+    nodes = [_node_url(url, host, port, "postgres") for host, port in cluster_nodes(url)]
+    ident = sql.Identifier(name)
+    for maintenance in nodes:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            if conn.execute("SELECT FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
+                conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
+    for maintenance in nodes:
+        _terminate_sessions(maintenance, name)
+    for maintenance in nodes:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            for attempt in range(10):
+                try:
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+                    break
+                except psycopg.errors.ObjectInUse:  # a background worker's session (FORCE ends backends only)
+                    if attempt == 9:
+                        raise
+                    _terminate_sessions(maintenance, name)
