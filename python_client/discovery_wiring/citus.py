@@ -41,6 +41,8 @@ not propagate CREATE DATABASE): the test fixtures use them.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -383,8 +385,8 @@ def _terminate_sessions(node_url: str, dbname: str) -> None:
 
 
 def create_database(url: str, name: str, template: str | None = None, file_copy: bool = False) -> str:
-    """Create database ``name`` on every node of the cluster of ``url`` (the
-    coordinator first). Without ``template``: with citus on every node and the
+    """Create database ``name`` on every node of the cluster of ``url`` (in
+    parallel). Without ``template``: with citus on every node and the
     workers registered. With ``template`` (a database made by this function,
     which nobody uses): a copy of it on every node, which is then a consistent
     copy of the whole distributed database (shards are in the workers' copies,
@@ -392,24 +394,36 @@ def create_database(url: str, name: str, template: str | None = None, file_copy:
     the coordinator URL of ``name``."""
     nodes = cluster_nodes(url)
     (chost, cport) = nodes[0]
-    for host, port in nodes:
-        maintenance = _node_url(url, host, port, "postgres")
-        if template:
-            _terminate_sessions(maintenance, template)
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-            if template:
-                statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-            if file_copy:
-                statement += sql.SQL(" STRATEGY FILE_COPY")
-            for attempt in range(5):
+    maintenance = [_node_url(url, host, port, "postgres") for host, port in nodes]
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    if file_copy:
+        statement += sql.SQL(" STRATEGY FILE_COPY")
+
+    def create(node_url: str) -> None:
+        with psycopg.connect(node_url, autocommit=True) as conn:
+            for attempt in range(10):
                 try:
                     conn.execute(statement)
-                    break
-                except psycopg.errors.ObjectInUse:  # the daemon came back between the two
-                    if attempt == 4:
+                    return
+                except psycopg.errors.ObjectInUse:  # a session came back between the two
+                    if attempt == 9:
                         raise
-                    _terminate_sessions(maintenance, template or "template1")
+                    _terminate_sessions(node_url, template or "template1")
+
+    with contextlib.ExitStack() as stack:
+        if template:
+            # the nodes' maintenance daemons keep sessions on each other's copies
+            # of the template, and open them again at once: no connection to it
+            # while it is copied
+            stack.callback(_allow_connections, maintenance, template, True)
+            _allow_connections(maintenance, template, False)
+            for node_url in maintenance:
+                _terminate_sessions(node_url, template)
+        with concurrent.futures.ThreadPoolExecutor(len(maintenance)) as pool:
+            for future in [pool.submit(create, node_url) for node_url in maintenance]:
+                future.result()
     coordinator = _node_url(url, chost, cport, name)
     if not template:
         for host, port in nodes:
@@ -425,6 +439,14 @@ def create_database(url: str, name: str, template: str | None = None, file_copy:
     return coordinator
 
 
+def _allow_connections(node_urls: list[str], name: str, allow: bool) -> None:
+    for node_url in node_urls:
+        with psycopg.connect(node_url, autocommit=True) as conn:
+            if conn.execute("SELECT FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
+                conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                    sql.Identifier(name), sql.SQL("true" if allow else "false")))
+
+
 def drop_database(url: str, name: str) -> None:
     """Drop database ``name`` on every node of the cluster of ``url``. Every
     node's maintenance daemon keeps sessions on the other nodes' copies
@@ -432,10 +454,7 @@ def drop_database(url: str, name: str) -> None:
     copies first stop accepting connections, then every session is ended."""
     nodes = [_node_url(url, host, port, "postgres") for host, port in cluster_nodes(url)]
     ident = sql.Identifier(name)
-    for maintenance in nodes:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            if conn.execute("SELECT FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
-                conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(ident))
+    _allow_connections(nodes, name, False)
     for maintenance in nodes:
         _terminate_sessions(maintenance, name)
     for maintenance in nodes:
