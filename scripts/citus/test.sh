@@ -12,6 +12,7 @@
 #            `run`, `health`, `assets` compared with a fresh database on one
 #            server, and citus.log_remote_commands showing a tenant's calls on
 #            one worker (scripts/citus/e2e.py)
+#   dbt      `discovery-wiring dbt build` on that database (needs e2e)
 #   pytest   the error-contract tests (tests/test_invariants.py, the WR-code
 #            tests of tests/test_api.py) and tests/test_concurrency.py, with
 #            DISCOVERY_DATABASE_URL on the coordinator (the fixtures make every
@@ -32,7 +33,7 @@ PYTHON=${PYTHON:-$(command -v python3)}
 DW=${DISCOVERY_WIRING:-$(command -v discovery-wiring || echo "$(dirname "$PYTHON")/discovery-wiring")}
 PGUSER=${PGUSER:-$(id -un)}
 PLAIN_URL=${PLAIN_URL:-postgresql://$PGUSER@127.0.0.1:5432/postgres}
-STEPS=${CITUS_STEPS:-build cluster e2e pytest}
+STEPS=${CITUS_STEPS:-build cluster e2e dbt pytest}
 coord_port=${DISCOVERY_CITUS_PORT:-9700}
 coord_server="postgresql://$(id -un)@127.0.0.1:$coord_port"
 
@@ -73,8 +74,9 @@ if wants cluster; then
     run_step cluster bash "$here/cluster.sh" start
 fi
 
+e2e_db="dw_citus_e2e_$$"
 e2e() {
-    local db="dw_citus_e2e_$$"
+    local db=$e2e_db
     scratch+=("$db")
     local url="$coord_server/$db"
     local plain="${PLAIN_URL%/*}/${db}_plain"
@@ -93,6 +95,14 @@ e2e() {
 if wants e2e; then
     step "end to end: migrate, distribute, run/health/assets against one server, delegation"
     run_step e2e e2e
+fi
+
+dbt_cluster() {  # dbt build (models + every data test) on the e2e database, which holds the sample
+    DISCOVERY_DATABASE_URL="$coord_server/$e2e_db" "$DW" dbt build
+}
+if wants dbt; then
+    step "dbt build on the cluster (the e2e database)"
+    if wants e2e; then run_step dbt dbt_cluster; else echo "dbt needs the e2e step"; failed+=(dbt); fi
 fi
 
 pytest_cluster() {
