@@ -19,8 +19,11 @@ any later migration; ``migrate`` does so by itself on a distributed database):
    dropped, and re-added after; a ``NOT VALID`` key is re-added ``NOT VALID``.
    Tables carry triggers, so ``citus.enable_unsafe_triggers`` is on for the
    transaction and, for later migrations' trigger DDL, for the database
-   (``ALTER DATABASE ... SET``). Local rows of a table that had data are
-   removed after the copy into its shards.
+   (``ALTER DATABASE ... SET``). A table that holds rows (a database that
+   ran on one server first) has them copied into its shards with triggers
+   off (``session_replication_role = replica``, propagated to the workers:
+   the rows were checked when written, and restored legacy rows may hold
+   what the triggers reject), and its local rows are removed after.
 3. Functions: every function of ``discovery`` and ``migration`` is made a
    distributed object (created on every node; those whose argument is a
    ``migration.<table>`` row were created on the coordinator only while the
@@ -210,6 +213,14 @@ def distribute_tables(conn: psycopg.Connection, report: DistributeReport, *,
     for fk in keys:
         conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.SQL(fk.table), sql.Identifier(fk.name)))
     had_rows = {r for r in relations if _has_rows(conn, r)}
+    if had_rows:
+        # The rows are copied into the shards as they are: no trigger may
+        # fire on them (a deferred wiring check would leave trigger events
+        # pending on the shards, which then refuse the keys' ALTER TABLE; a
+        # restored legacy row may hold what the BEFORE triggers reject). The
+        # setting reaches the workers' connections as a propagated SET LOCAL.
+        conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+        conn.execute("SET LOCAL session_replication_role = replica")
     for relation, name, column in todo:
         if name == ANCHOR_TABLE:
             conn.execute("SELECT create_distributed_table(%s, %s, colocate_with => 'none', shard_count => %s)",
@@ -225,6 +236,8 @@ def distribute_tables(conn: psycopg.Connection, report: DistributeReport, *,
         conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
             sql.SQL(fk.table), sql.Identifier(fk.name), sql.SQL(fk.definition)))
         report.foreign_keys_readded.append(f"{fk.table}.{fk.name}" + ("" if fk.validated else " NOT VALID"))
+    if had_rows:
+        conn.execute("SET LOCAL session_replication_role = origin")
 
 
 # -- functions --------------------------------------------------------------
