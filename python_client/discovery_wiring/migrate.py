@@ -7,8 +7,11 @@ shipped ``sql/`` folder: ``schema.sql``, ``types/*.sql`` (sorted),
 serializes concurrent runs on one database. A second run applies no migration
 (the discovery rebuild is redone, which is harmless).
 
-On a Citus coordinator (the citus extension in the database) two things
-differ, both in :mod:`discovery_wiring.citus`:
+On a Citus coordinator (the citus extension in the database) the migrations
+run with ``citus.multi_shard_modify_mode = sequential`` and
+``citus.enable_unsafe_triggers = on`` (DDL on distributed tables next to
+CREATE FUNCTION in one transaction; trigger DDL on distributed tables), and two
+more things differ, both in :mod:`discovery_wiring.citus`:
 
 * the rebuild creates the objects as the session user and then hands them to
   ``discovery_owner`` (``sql/schema.sql``'s ``SET LOCAL ROLE`` is reset right
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .db import database_url, to_uri
 from .resources import migrations_dir, sql_dir
@@ -75,10 +78,21 @@ def _locked(url: str) -> Iterator[psycopg.Connection]:
                 conn.execute("SELECT pg_advisory_unlock(%s::bigint)", (ADVISORY_LOCK_KEY,))
 
 
+# Session settings of the migrations' connection on a Citus coordinator: DDL on
+# distributed tables and CREATE FUNCTION in one transaction need one connection
+# per node (sequential mode), and trigger DDL on distributed tables needs
+# citus.enable_unsafe_triggers.
+CITUS_MIGRATION_OPTIONS = "-c citus.multi_shard_modify_mode=sequential -c citus.enable_unsafe_triggers=on"
+
+
 @contextlib.contextmanager
-def _yoyo(url: str):
+def _yoyo(url: str, citus: bool = False):
     from yoyo import get_backend, read_migrations
 
+    if citus:
+        params = conninfo_to_dict(url)
+        params["options"] = " ".join(filter(None, (params.get("options"), CITUS_MIGRATION_OPTIONS)))
+        url = make_conninfo(**params)
     backend = get_backend(yoyo_url(url))
     try:
         yield backend, read_migrations(str(migrations_dir()))
@@ -121,8 +135,10 @@ def migrate(url: str | None = None, *, rebuild: bool = True) -> MigrateResult:
     """Apply pending migrations, then (unless ``rebuild`` is false) rebuild ``discovery``."""
     url = url or database_url()
     result = MigrateResult()
+    from . import citus
+
     with _locked(url) as conn:
-        with _yoyo(url) as (backend, migrations):
+        with _yoyo(url, citus=citus.is_coordinator(conn)) as (backend, migrations):
             with backend.lock():
                 pending = backend.to_apply(migrations)
                 backend.apply_migrations(pending)
@@ -151,9 +167,11 @@ def _distribute_new_tables(conn: psycopg.Connection) -> None:
 
 def rollback(url: str | None = None, count: int = 1) -> list[str]:
     """Roll back the ``count`` newest applied migrations; returns their ids."""
+    from . import citus
+
     url = url or database_url()
-    with _locked(url):
-        with _yoyo(url) as (backend, migrations):
+    with _locked(url) as conn:
+        with _yoyo(url, citus=citus.is_coordinator(conn)) as (backend, migrations):
             with backend.lock():
                 newest = backend.to_rollback(migrations)[:count]
                 backend.rollback_migrations(newest)
