@@ -15,6 +15,9 @@ the plain one is migrated by the CLI. Steps, each reported as PASS/FAIL:
    with ``citus.log_remote_commands`` on: every remote command of the
    transaction goes to ONE worker, each API call is pushed down as
    ``SELECT discovery.<function>(...)``, and there is one BEGIN and one COMMIT.
+3. Four tenants run the sample at once (one session each): each ends with the
+   outcome of the quick-start tenant on one server.
+4. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
 
 Exit status 0 when every step passed.
 """
@@ -114,6 +117,49 @@ def compare_sample(exe: str, citus_url: str, plain_url: str) -> None:
     check(one["records"] == dist["records"], f"raw records: the same outcome for all {len(one['records'])}")
 
 
+def _sample_flow(client: DiscoveryClient, tenant: Tenant) -> None:
+    """The CLI's `run`, call by call, for ``tenant`` (the caller commits)."""
+    client.register_tenant(tenant, "e2e", "e2e")
+    imp = client.create_data_import(tenant, import_name="sample", import_type="csv", filename="sample.csv")
+    client.load_file(tenant, imp, sample_file())
+    flow = client.start_discovery_flow(tenant, imp)
+    suggestions = client.suggest_field_mappings(tenant, imp)
+    client.set_field_mappings(tenant, imp, [{"source_field": s.source_field, "target_field": s.target_field}
+                                           for s in suggestions if s.target_field])
+    client.cleanse_records(tenant, flow.discovery_flow_id)
+    client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+
+
+def check_parallel_tenants(citus_url: str, plain_url: str, count: int = 4) -> None:
+    """``count`` tenants run the sample at once, each in its own session: each
+    ends exactly as the quick-start tenant on one server."""
+    import concurrent.futures
+
+    from discovery_wiring.cli import QUICKSTART_CLIENT_ID
+
+    expected = canonical(plain_url, QUICKSTART_CLIENT_ID)
+    tenants = [Tenant(uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
+
+    def one(tenant: Tenant) -> None:
+        with psycopg.connect(citus_url) as conn:
+            _sample_flow(DiscoveryClient(conn), tenant)
+            conn.commit()
+
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(one, t) for t in tenants]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+    check(not errors, f"{count} tenants in parallel: no error", "; ".join(str(e)[:300] for e in errors))
+    if errors:
+        return
+    same = [canonical(citus_url, t.client_account_id) == expected for t in tenants]
+    check(all(same), f"{count} tenants in parallel: each the same outcome as one server ({sum(same)}/{count})")
+
+
+def check_repair(exe: str, citus_url: str) -> None:
+    out = cli(exe, citus_url, "repair", "--all", "--apply", "--validate")
+    check(out.returncode == 0, "repair --all --apply --validate", (out.stderr or out.stdout).strip()[-2000:])
+
+
 def check_delegation(citus_url: str) -> None:
     tenant = Tenant(uuid.uuid4(), uuid.uuid4())
     notices: list[tuple[str, str]] = []
@@ -123,15 +169,7 @@ def check_delegation(citus_url: str) -> None:
         conn.execute("SET client_min_messages = notice")
         conn.commit()
         client = DiscoveryClient(conn)
-        client.register_tenant(tenant, "Delegation check", "Delegation check")
-        imp = client.create_data_import(tenant, import_name="sample", import_type="csv", filename="sample.csv")
-        client.load_file(tenant, imp, sample_file())
-        flow = client.start_discovery_flow(tenant, imp)
-        suggestions = client.suggest_field_mappings(tenant, imp)
-        client.set_field_mappings(tenant, imp, [{"source_field": s.source_field, "target_field": s.target_field}
-                                               for s in suggestions if s.target_field])
-        client.cleanse_records(tenant, flow.discovery_flow_id)
-        client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+        _sample_flow(client, tenant)
         client.wiring_health(tenant)
         client.list_assets(tenant)
         conn.commit()
@@ -162,6 +200,8 @@ def main() -> int:
         check_delegation(args.citus_url)
     except psycopg.Error as exc:
         check(False, "delegation: a tenant's whole flow", f"[{exc.sqlstate}] {exc}".replace("\n", "\n      "))
+    check_parallel_tenants(args.citus_url, args.plain_url)
+    check_repair(args.cli, args.citus_url)
     print(f"\n{len(failures)} check(s) failed" if failures else "\nevery check passed")
     return 1 if failures else 0
 
