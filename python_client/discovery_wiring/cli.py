@@ -2,7 +2,7 @@
 
 ``run`` imports an inventory file (default: the bundled sample) for a tenant and
 carries it to wired assets in one transaction; ``migrate``, ``health``,
-``assets``, ``repair``, ``db`` and ``dbt`` are the tools around it. The
+``assets``, ``repair``, ``db``, ``dbt`` and ``citus`` are the tools around it. The
 database is ``DISCOVERY_DATABASE_URL`` (or ``--database-url``), else the
 embedded PostgreSQL; commands that need the schema migrate a database that
 has none.
@@ -427,6 +427,47 @@ def stop(obj: Context):
         console.print("Embedded PostgreSQL stopped.")
     else:
         console.print("The embedded PostgreSQL was not running.")
+
+
+# -- citus ------------------------------------------------------------------
+
+@main.group(name="citus")
+def citus_():
+    """Run on a Citus cluster (the database URL is the coordinator's)."""
+
+
+@citus_.command()
+@click.option("--shard-count", type=click.IntRange(1, 64000), default=None,
+              help="Shards of the tenant tables' co-location group when it is created "
+                   "(default: citus.shard_count, 32). Ignored once the tables are distributed.")
+@click.option("--owner-login/--no-owner-login", default=True, show_default=True,
+              help="Give discovery_owner LOGIN: calls that are not delegated open node connections "
+                   "as the functions' owner.")
+@pass_ctx
+def distribute(obj: Context, shard_count, owner_login):
+    """Distribute a migrated database by tenant (idempotent; migrates first if needed)."""
+    from . import citus
+
+    url = obj.migrated_url()
+    try:
+        report = citus.distribute(url, shard_count=shard_count, owner_login=owner_login)
+    except citus.CitusError as exc:
+        _fail(str(exc))
+    console.print(f"Citus {report.citus_version}; workers: {', '.join(report.workers)}", highlight=False)
+    table = Table(title="citus distribute")
+    table.add_column("what")
+    table.add_column("this run", justify="right")
+    table.add_column("names")
+    for label, items in (("tables distributed", report.tables_distributed),
+                         ("tables already distributed", report.tables_already),
+                         ("foreign keys re-added", report.foreign_keys_readded),
+                         ("API functions delegated", report.functions_delegated),
+                         ("functions propagated", report.functions_propagated),
+                         ("local rows moved to shards", report.local_rows_removed)):
+        shown = ", ".join(items[:6]) + (f", … ({len(items) - 6} more)" if len(items) > 6 else "")
+        table.add_row(label, str(len(items)), shown)
+    console.print(table)
+    console.print(f"discovery_owner can log in: {report.owner_login}")
 
 
 # -- dbt --------------------------------------------------------------------
