@@ -313,7 +313,7 @@ def test_no_function_analyzes_or_reads_statistics_of_a_tenant_table(catalog):
     problems = []
     for f in catalog.functions:
         text = strip_comments(f.source)
-        if re.search(r"\banalyze\b", text, re.I):
+        if re.search(r"\banalyze\b", text, re.I) and "pg_dist_partition" not in text:
             problems.append(f"{f.signature}: runs ANALYZE (fans out to every shard; on a worker, analyse the shard)")
         for m in re.finditer(r"\bpg_stat_get_\w+\s*\(\s*'migration\.(\w+)'", text, re.I):
             problems.append(f"{f.signature}: reads {m.group(0).split('(')[0]} of migration.{m.group(1)} "

@@ -40,6 +40,7 @@ DECLARE
     v_flow migration.discovery_flows;
     v_import migration.data_imports;
     v_result record;
+    v_finished timestamptz;
 BEGIN
     -- validate
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
@@ -57,7 +58,8 @@ BEGIN
             'An undone import stays undone; import the file again (a new import and flow).');
     END IF;
     IF p_assets IS NOT NULL THEN
-        PERFORM discovery._assert_supplied_assets(p_client_account_id, p_engagement_id, v_flow, p_assets);
+        PERFORM discovery._assert_supplied_assets(p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id,
+                                                  p_assets);
     END IF;
 
     IF NOT p_dry_run THEN
@@ -182,8 +184,9 @@ BEGIN
     END IF;
 
     IF v_result.run_id IS NOT NULL THEN
+        v_finished := clock_timestamp();
         UPDATE migration.asset_inventory_runs AS r
-           SET finished_at = clock_timestamp()
+           SET finished_at = v_finished
          WHERE r.client_account_id = p_client_account_id
            AND r.id = v_result.run_id;
         UPDATE migration.discovery_flows AS f
