@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .db import database_url, to_uri
@@ -114,10 +115,29 @@ def rebuild_discovery(conn: psycopg.Connection) -> list[str]:
             if on_citus and path.name == "grants.sql":
                 _run_step(path, citus.finish_rebuild, conn)
             log.info("executing %s", path)
-            _run_step(path, conn.execute, path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            _run_step(path, conn.execute, text)
+            if comment := _contract_comment(path, text):
+                _run_step(path, conn.execute, comment)
             if on_citus and path.name == "schema.sql":
                 _run_step(path, citus.prepare_rebuild, conn)
     return [str(f) for f in files]
+
+
+def _contract_comment(path: Path, text: str) -> sql.Composed | None:
+    """``COMMENT ON FUNCTION`` (or ``TYPE``) for the object a ``functions/`` or
+    ``types/`` file creates, from the file's header comment: the contract the
+    file states is what ``\\df+`` and ``obj_description`` show."""
+    kind = {"functions": "FUNCTION", "types": "TYPE"}.get(path.parent.name)
+    header = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line[2:].removeprefix(" "))
+    if not kind or not header:
+        return None
+    return sql.SQL("COMMENT ON {} {}.{} IS {}").format(
+        sql.SQL(kind), sql.Identifier("discovery"), sql.Identifier(path.stem), sql.Literal("\n".join(header)))
 
 
 def _run_step(path: Path, fn, *args) -> None:
