@@ -5,20 +5,49 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import inspect
 import json
 import re
 import uuid
 from decimal import Decimal
 
+import discovery_wiring.client as client_module
 import psycopg
 import pytest
-
-import discovery_wiring.client as client_module
-from discovery_wiring import (AssetPage, AssetRunResult, AsyncDiscoveryClient, CleanseResult, DataImportNotFound,
-                              DiscoveryClient, DiscoveryError, FieldMappingSuggestion, FlowIds, FlowNotFound,
-                              InvalidArgument, MalformedPayload, Tenant, UnknownTenant, WiringHealth)
-from discovery_wiring import calls, errors, loading
-from discovery_wiring.sqlalchemy_adapter import AsyncSQLAlchemyDiscoveryClient, SQLAlchemyDiscoveryClient
+from discovery_wiring import (
+    AssetDetail,
+    AssetNotFound,
+    AssetPage,
+    AssetRunResult,
+    AsyncDiscoveryClient,
+    CleanseResult,
+    Conflict,
+    ConflictPage,
+    DataImport,
+    DataImportNotFound,
+    DataImportPage,
+    DiscoveryClient,
+    DiscoveryError,
+    FieldMappingSuggestion,
+    FlowIds,
+    FlowNotFound,
+    FlowStateForbids,
+    InvalidArgument,
+    MalformedPayload,
+    RawRecord,
+    RawRecordPage,
+    Tenant,
+    UndoReport,
+    UnknownTenant,
+    WiringHealth,
+    calls,
+    errors,
+    loading,
+)
+from discovery_wiring.sqlalchemy_adapter import (
+    AsyncSQLAlchemyDiscoveryClient,
+    SQLAlchemyDiscoveryClient,
+)
 
 SERVERS = [
     {"Server Name": "web01", "IP Address": "10.0.0.1", "OS": "Ubuntu 22.04", "Owner Team": "web"},
@@ -176,7 +205,7 @@ def test_borrowed_connection_is_never_committed(db_url, tmp_path):
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
         sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]
         assert sent, "the trace recorded nothing"
-        assert not [line for line in sent if re.search(r'"\s*(COMMIT|ROLLBACK|BEGIN|END)\b', line, re.I)]
+        assert not [line for line in sent if re.search(r'"\s*(COMMIT|ROLLBACK|BEGIN|END)\b', line, re.IGNORECASE)]
         with psycopg.connect(db_url) as other:  # uncommitted: invisible elsewhere
             assert other.execute("SELECT count(*) FROM migration.assets").fetchone()[0] == 0
         conn.rollback()
@@ -327,3 +356,152 @@ def test_load_file_streams_a_large_csv_in_chunks(conn, client, tenant, tmp_path,
                               WHERE data_import_id = %s AND row_number = 1""", (data_import_id,)).fetchone()[0]
     assert sample == {"Server Name": "host00000", "IP Address": "10.0.0.0", "OS": "Linux",
                       "Notes": "note, with comma"}
+
+
+# -- the read, undo and bulk calls in every client flavour ----------------------------------
+
+def test_jsonb_array_parameters_are_lists_of_json_texts():
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    params = calls.ADD_RAW_RECORDS_BULK.bind(tenant, {"records": [{"a": 1}, '{"b": 2}', None]})
+    assert params["p_records"] == ['{"a": 1}', '{"b": 2}', None]
+    assert "CAST(:p_records AS jsonb[])" in calls.ADD_RAW_RECORDS_BULK.sql("named")
+    with pytest.raises(TypeError, match="jsonb\\[\\]"):
+        calls.ADD_RAW_RECORDS_BULK.bind(tenant, {"records": '[{"a": 1}]'})
+
+
+async def _maybe(value):
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _read_undo_and_bulk_scenario(client, tenant):
+    """The new calls, the same for every flavour (``_maybe`` awaits what the async clients return).
+    Two assets share the short name ``alpha``; a record known only as ``ALPHA`` conflicts with both."""
+    async def call(method, *args, **kwargs):
+        return await _maybe(getattr(client, method)(tenant, *args, **kwargs))
+
+    await call("register_tenant", "flavours", "flavours")
+    first = await call("create_data_import", "first", "csv", "first.csv")
+    await call("add_raw_records", first, [{"fqdn": "alpha.a.example.com"}, {"fqdn": "alpha.b.example.com"}])
+    first_flow = await call("start_discovery_flow", first)
+    assert (await call("create_assets_from_discovery", first_flow.discovery_flow_id)).created == 2
+
+    second = await call("create_data_import", "second", "json", "second.json")
+    assert await call("add_raw_records_bulk", second,
+                      [{"hostname": "ALPHA", "operating_system": "linux"}, '{"hostname": "beta"}']) == 2
+    flow = await call("start_discovery_flow", second)
+    result = await call("create_assets_from_discovery", flow.discovery_flow_id)
+    assert (result.created, result.conflicts) == (1, 1)
+
+    imports = await call("list_data_imports")
+    assert isinstance(imports, DataImportPage) and imports.total_count == 2
+    newest = next(i for i in imports.imports if i.id == second)  # one transaction: both made at the same now()
+    assert isinstance(newest, DataImport) and newest.discovery_flow_id == flow.discovery_flow_id
+    assert newest.outcomes == {"created": 1, "matched": 0, "conflict": 1, "invalid": 0, "discarded": 0,
+                               "pending": 0, "with_warnings": 0}
+    assert newest["flow_status"] == "active"
+
+    records = await call("list_raw_records", flow_id=flow.flow_id, outcome="conflict")
+    assert isinstance(records, RawRecordPage) and records.total_count == 1
+    record = records.records[0]
+    assert isinstance(record, RawRecord) and record.outcome == "conflict" and record.asset_id is None
+    assert record["raw_data"] == {"hostname": "ALPHA", "operating_system": "linux"}
+    assert (await call("list_raw_records", data_import_id=second, page_size=1)).has_next
+
+    conflicts = await call("list_conflicts", flow_id=flow.master_flow_id)
+    assert isinstance(conflicts, ConflictPage) and conflicts.total_count == 1
+    conflict = conflicts.conflicts[0]
+    assert isinstance(conflict, Conflict) and conflict.pending and conflict.raw_import_record_id == record.id
+    assert {c["fqdn"] for c in conflict.candidates} == {"alpha.a.example.com", "alpha.b.example.com"}
+    assert conflict.candidates[0]["id"] == str(conflict.existing_asset_id)
+
+    asset_id = await call("resolve_asset_conflict", conflict.id, "create_new")
+    assert asset_id not in {uuid.UUID(c["id"]) for c in conflict.candidates}
+    assert (await call("list_conflicts")).total_count == 0
+    resolved = await call("list_conflicts", status="all")
+    assert [c["resolution_action"] for c in resolved.conflicts] == ["create_new"]
+
+    detail = await call("get_asset", asset_id)
+    assert isinstance(detail, AssetDetail) and not detail.deleted
+    assert detail.asset["hostname"] == "ALPHA"
+    assert detail.lineage["raw_import_record_id"] == str(record.id)
+    assert detail.lineage["data_import_id"] == str(second)
+    assert [r["id"] for r in detail.records] == [str(record.id)] and detail.changes == []
+
+    dry = await call("undo_import", second)
+    assert isinstance(dry, UndoReport) and dry.dry_run
+    assert dry.counts == {"assets_deleted": 2, "changes_reverted": 0, "changes_kept": 0,
+                          "records_discarded": 2, "conflicts_closed": 0}
+    assert (await call("list_assets")).total_count == 4  # the dry run wrote nothing
+    applied = await call("undo_import", second, dry_run=False)
+    assert not applied.dry_run and applied.counts == dry.counts
+    assert (await call("list_assets")).total_count == 2
+    assert (await call("get_asset", asset_id)).deleted
+    assert {i.id: i["status"] for i in (await call("list_data_imports")).imports} == \
+        {first: "completed", second: "undone"}
+    assert (await call("wiring_health")).healthy
+    return asset_id, second
+
+
+def test_new_calls_sync_psycopg(conn, client):
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    _, second = asyncio.run(_read_undo_and_bulk_scenario(client, tenant))
+    conn.commit()  # the deferred wiring checks accept the undo
+    for cls, call in (
+            (AssetNotFound, lambda: client.get_asset(tenant, uuid.uuid4())),
+            (FlowStateForbids, lambda: client.undo_import(tenant, second)),
+            (InvalidArgument, lambda: client.list_conflicts(tenant, status="open")),
+            (InvalidArgument, lambda: client.list_raw_records(tenant, outcome="lost")),
+            (DataImportNotFound, lambda: client.add_raw_records_bulk(tenant, uuid.uuid4(), [{"a": 1}])),
+            (MalformedPayload, lambda: client.add_raw_records_bulk(tenant, second, [{"a": 1}, None]))):
+        with pytest.raises(cls) as info, conn.transaction():
+            call()
+        assert info.value.detail and info.value.hint
+
+
+def test_new_calls_async_psycopg(db_url):
+    async def scenario():
+        async with await psycopg.AsyncConnection.connect(db_url) as aconn:
+            client = AsyncDiscoveryClient(aconn)
+            tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+            await _read_undo_and_bulk_scenario(client, tenant)
+            await aconn.commit()
+            with pytest.raises(AssetNotFound):
+                await client.get_asset(tenant, uuid.uuid4())
+    asyncio.run(scenario())
+
+
+def test_new_calls_sqlalchemy_psycopg(db_url, database_url_for):
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(database_url_for(db_url, "postgresql+psycopg"))
+    try:
+        with Session(engine) as session:
+            client = SQLAlchemyDiscoveryClient(session)
+            tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+            asyncio.run(_read_undo_and_bulk_scenario(client, tenant))
+            session.commit()
+            with pytest.raises(AssetNotFound), session.begin_nested():
+                client.get_asset(tenant, uuid.uuid4())
+    finally:
+        engine.dispose()
+
+
+def test_new_calls_sqlalchemy_asyncpg(db_url, database_url_for):
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    async def scenario():
+        engine = create_async_engine(database_url_for(db_url, "postgresql+asyncpg"))
+        try:
+            async with AsyncSession(engine) as session:
+                client = AsyncSQLAlchemyDiscoveryClient(session)
+                tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+                await _read_undo_and_bulk_scenario(client, tenant)
+                await session.commit()
+                with pytest.raises(AssetNotFound) as info:
+                    async with session.begin_nested():
+                        await client.get_asset(tenant, uuid.uuid4())
+                assert info.value.hint
+        finally:
+            await engine.dispose()
+    asyncio.run(scenario())

@@ -4,7 +4,8 @@ Every call is rendered with named arguments (``discovery.f(p_x => ...)``) and
 an explicit ``CAST`` on every parameter, so the same definition runs on
 psycopg (``%(p_x)s`` placeholders) and through SQLAlchemy ``text()`` (``:p_x``
 placeholders) with either psycopg or asyncpg underneath. Values are converted
-to what both drivers accept (jsonb as JSON text, uuid as text).
+to what both drivers accept (jsonb as JSON text, jsonb[] as a list of JSON
+texts, uuid as text).
 """
 
 from __future__ import annotations
@@ -16,8 +17,21 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from .results import (AssetPage, AssetRunResult, CleanseResult, FieldMappingSuggestion, FlowIds,
-                      RepairReport, Tenant, WiringHealth)
+from .results import (
+    AssetDetail,
+    AssetPage,
+    AssetRunResult,
+    CleanseResult,
+    ConflictPage,
+    DataImportPage,
+    FieldMappingSuggestion,
+    FlowIds,
+    RawRecordPage,
+    RepairReport,
+    Tenant,
+    UndoReport,
+    WiringHealth,
+)
 
 MAX_PAYLOAD = 50_000  # elements per jsonb payload (DESIGN.md)
 
@@ -34,9 +48,20 @@ def _to_json(value: Any) -> Any:
     return json.dumps(value, default=str)
 
 
+def _to_json_array(value: Any) -> Any:
+    """A jsonb[] parameter: a list of JSON texts (an element None stays a SQL null),
+    which psycopg sends as text[] and asyncpg as jsonb[]; CAST makes both jsonb[]."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)):
+        raise TypeError("a jsonb[] argument is a list (one element per JSON value), not a single value")
+    return [_to_json(element) for element in value]
+
+
 _ENCODERS: dict[str, Callable[[Any], Any]] = {
     "uuid": _to_uuid,
     "jsonb": _to_json,
+    "jsonb[]": _to_json_array,
     "text": lambda v: None if v is None else str(v),
     "integer": lambda v: None if v is None else int(v),
     "boolean": lambda v: None if v is None else bool(v),
@@ -159,16 +184,31 @@ LIST_ASSETS = Call(
      ("status", "text")),
     "scalar", result=lambda v: AssetPage.from_json(_from_json(v)))
 WIRING_HEALTH = Call("wiring_health", (("detail", "boolean"),), "scalar",
-                     result=lambda v: WiringHealth(_from_json(v)))
+    result=lambda v: WiringHealth(_from_json(v)))
 REPAIR_WIRING = Call("repair_wiring", (("dry_run", "boolean"),), "scalar",
-                     result=lambda v: RepairReport(_from_json(v)))
+    result=lambda v: RepairReport(_from_json(v)))
 RESOLVE_FLOW = Call("resolve_flow", (("any_flow_id", "uuid"),), "row", _FLOW_COLUMNS,
                     lambda row: FlowIds(**row))
+
+ADD_RAW_RECORDS_BULK = Call("add_raw_records_bulk", (("data_import_id", "uuid"), ("records", "jsonb[]")),
+                            "scalar", result=lambda v: int(v or 0))
+_PAGE = (("page", "integer"), ("page_size", "integer"))
+LIST_CONFLICTS = Call("list_conflicts", (("flow_id", "uuid"), ("status", "text"), *_PAGE), "scalar",
+                      result=lambda v: ConflictPage.from_json(_from_json(v)))
+LIST_RAW_RECORDS = Call(
+    "list_raw_records", (("data_import_id", "uuid"), ("flow_id", "uuid"), ("outcome", "text"), *_PAGE), "scalar",
+    result=lambda v: RawRecordPage.from_json(_from_json(v)))
+LIST_DATA_IMPORTS = Call("list_data_imports", _PAGE, "scalar",
+                         result=lambda v: DataImportPage.from_json(_from_json(v)))
+GET_ASSET = Call("get_asset", (("asset_id", "uuid"),), "scalar", result=lambda v: AssetDetail(_from_json(v)))
+UNDO_IMPORT = Call("undo_import", (("data_import_id", "uuid"), ("dry_run", "boolean")), "scalar",
+                   result=lambda v: UndoReport(_from_json(v)))
 
 ALL_CALLS = (REGISTER_TENANT, CREATE_DATA_IMPORT, ADD_RAW_RECORDS, START_DISCOVERY_FLOW,
              SUGGEST_FIELD_MAPPINGS, SET_FIELD_MAPPINGS, CLEANSE_RECORDS, PERSIST_CLEANSED_DATA,
              CREATE_ASSETS_FROM_DISCOVERY, RESOLVE_ASSET_CONFLICT, LIST_ASSETS, WIRING_HEALTH,
-             REPAIR_WIRING, RESOLVE_FLOW)
+             REPAIR_WIRING, RESOLVE_FLOW, ADD_RAW_RECORDS_BULK, LIST_CONFLICTS, LIST_RAW_RECORDS,
+             LIST_DATA_IMPORTS, GET_ASSET, UNDO_IMPORT)
 
 
 def normalize_mappings(mappings: Any) -> list[dict[str, Any]]:

@@ -98,9 +98,57 @@ class _Api:
                           assets=assets, dry_run=dry_run, on_match=on_match)
 
     def resolve_asset_conflict(self, tenant, conflict_id, action: str, merge_fields=None):
-        """Resolve a pending conflict; returns the UUID of the linked asset."""
+        """Resolve a pending conflict and link its raw record; returns the UUID of
+        the asset it is linked to. ``action`` is one of :data:`~discovery_wiring.results.CONFLICT_ACTIONS`:
+        ``keep_existing``, ``replace_with_new`` (the new data's non-identity
+        fields), ``merge`` (only ``merge_fields``, a list of field names) or
+        ``create_new`` (the record becomes its own, new asset)."""
         return self._call(C.RESOLVE_ASSET_CONFLICT, tenant, conflict_id=conflict_id, action=action,
                           merge_fields=merge_fields)
+
+    def list_conflicts(self, tenant, flow_id=None, status: str | None = "pending", page: int = 1,
+                       page_size: int = 50):
+        """One page of the tenant's conflicts, oldest first: :class:`ConflictPage`.
+        ``status`` is ``pending`` (the default), ``resolved``, or ``all`` / None
+        for both; ``flow_id`` (any flow ID) keeps one flow's. Each conflict lists
+        its candidate assets side by side (``candidates``)."""
+        return self._call(C.LIST_CONFLICTS, tenant, flow_id=flow_id, status=None if status == "all" else status,
+                          page=page, page_size=page_size)
+
+    def list_raw_records(self, tenant, data_import_id=None, flow_id=None, outcome: str | None = None,
+                         page: int = 1, page_size: int = 50):
+        """One page of raw records, by import then row_number: :class:`RawRecordPage`.
+        Filters: one import, one flow's import (any flow ID), one outcome
+        (pending, created, matched, conflict, invalid, discarded). Each record
+        carries its raw and cleansed data and its ID, as ``persist_cleansed_data``
+        and ``create_assets_from_discovery(assets=...)`` take it."""
+        return self._call(C.LIST_RAW_RECORDS, tenant, data_import_id=data_import_id, flow_id=flow_id,
+                          outcome=outcome, page=page, page_size=page_size)
+
+    def list_data_imports(self, tenant, page: int = 1, page_size: int = 50):
+        """One page of the tenant's imports, newest first, each with its status,
+        outcome counts and flow IDs: :class:`DataImportPage`."""
+        return self._call(C.LIST_DATA_IMPORTS, tenant, page=page, page_size=page_size)
+
+    def get_asset(self, tenant, asset_id):
+        """One asset with its lineage, linked records and change history:
+        :class:`AssetDetail`. Raises :class:`AssetNotFound` (WR009) for an ID
+        that is no asset of the tenant."""
+        return self._call(C.GET_ASSET, tenant, asset_id=asset_id)
+
+    def undo_import(self, tenant, data_import_id, dry_run: bool = True):
+        """Take an import back: its created assets soft-deleted, the changes its
+        runs made reverted where nobody changed the field since, its records
+        discarded, its pending conflicts closed. A dry run (the default) writes
+        nothing and returns exactly the counts applying would give:
+        :class:`UndoReport`. An import already undone is WR008."""
+        return self._call(C.UNDO_IMPORT, tenant, data_import_id=data_import_id, dry_run=dry_run)
+
+    def add_raw_records_bulk(self, tenant, data_import_id, records):
+        """One ``add_raw_records_bulk`` call: ``records`` is a list (at most
+        50,000) of dicts or JSON texts, sent as one jsonb[] parameter. Same rules
+        as ``add_raw_records``; returns the number of rows added."""
+        return self._call(C.ADD_RAW_RECORDS_BULK, tenant, data_import_id=data_import_id, records=records)
 
     def list_assets(self, tenant, flow_id=None, page: int = 1, page_size: int = 50,
                     asset_type: str | None = None, status: str | None = None):

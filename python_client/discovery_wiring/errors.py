@@ -14,10 +14,12 @@ class DiscoveryError(Exception):
     """An error raised by a ``discovery`` API function.
 
     ``sqlstate``, ``detail`` (names the offending value) and ``hint`` come from
-    the server; ``message`` is its primary message.
+    the server; ``message`` is its primary message; ``title`` is what the code
+    means (DESIGN.md, "Errors"), the same for every error of the class.
     """
 
     sqlstate: str | None = None
+    title: str = "Discovery API error"
 
     def __init__(self, message: str, *, sqlstate: str | None = None,
                  detail: str | None = None, hint: str | None = None) -> None:
@@ -40,46 +42,55 @@ class DiscoveryError(Exception):
 class UnknownTenant(DiscoveryError):
     """WR001: client account and engagement are not registered together."""
     sqlstate = "WR001"
+    title = "Unknown tenant"
 
 
 class FlowNotFound(DiscoveryError):
     """WR002: flow not found in this tenant (or an ID of the wrong kind)."""
     sqlstate = "WR002"
+    title = "Flow not found in this tenant"
 
 
 class DataImportNotFound(DiscoveryError):
     """WR003: data import not found in this tenant."""
     sqlstate = "WR003"
+    title = "Data import not found in this tenant"
 
 
 class RecordNotInFlow(DiscoveryError):
     """WR004: a raw record is not part of this flow's import."""
     sqlstate = "WR004"
+    title = "Raw record not part of this flow's import"
 
 
 class MalformedPayload(DiscoveryError):
     """WR005: malformed payload (not an array, missing key, wrong type, bad UUID, too large)."""
     sqlstate = "WR005"
+    title = "Malformed payload"
 
 
 class InvalidArgument(DiscoveryError):
     """WR006: invalid argument (page < 1, unknown action, ...)."""
     sqlstate = "WR006"
+    title = "Invalid argument"
 
 
 class ConflictNotFound(DiscoveryError):
     """WR007: conflict not found or already resolved."""
     sqlstate = "WR007"
+    title = "Conflict not found or already resolved"
 
 
 class FlowStateForbids(DiscoveryError):
     """WR008: the flow's state forbids the call."""
     sqlstate = "WR008"
+    title = "The flow's state forbids the call"
 
 
 class AssetNotFound(DiscoveryError):
     """WR009: asset not found in this tenant."""
     sqlstate = "WR009"
+    title = "Asset not found in this tenant"
 
 
 ERROR_CLASSES: dict[str, type[DiscoveryError]] = {
