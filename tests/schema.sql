@@ -376,22 +376,6 @@ CREATE OR REPLACE FUNCTION discovery._asset_columns()
  IMMUTABLE PARALLEL SAFE
 RETURN ARRAY['name'::text, 'asset_name'::text, 'asset_type'::text, 'hostname'::text, 'fqdn'::text, 'ip_address'::text, 'mac_address'::text, 'operating_system'::text, 'os_version'::text, 'cpu_cores'::text, 'memory_gb'::text, 'storage_gb'::text, 'environment'::text, 'location'::text, 'datacenter'::text, 'application_name'::text, 'business_owner'::text, 'technical_owner'::text, 'department'::text, 'criticality'::text, 'status'::text, 'discovery_source'::text]
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION discovery._asset_row(p_fields jsonb, p_fixed jsonb)
- RETURNS jsonb
- LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
-AS $function$
-    SELECT p_fields
-           || jsonb_build_object(
-                  'name', coalesce(p_fields -> 'name', p_fields -> 'asset_name', p_fields -> 'hostname',
-                                   p_fields -> 'fqdn', p_fields -> 'ip_address'),
-                  'status', coalesce(p_fields -> 'status', '"active"'::jsonb),
-                  'custom_attributes', p_fields - discovery._asset_columns() - 'external_ids',
-                  'external_ids', coalesce(p_fields -> 'external_ids', '{}'::jsonb),
-                  'flow_id', NULL, 'deleted_at', NULL)
-           || p_fixed;
-$function$
--- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._asset_set_sql(p_row text)
  RETURNS text
  LANGUAGE sql
@@ -399,6 +383,50 @@ CREATE OR REPLACE FUNCTION discovery._asset_set_sql(p_row text)
 AS $function$
     SELECT string_agg(format('%1$I = (%2$s).%1$I', c.column_name, p_row), ', ' ORDER BY c.ordinality)
       FROM unnest(discovery._asset_columns()) WITH ORDINALITY AS c (column_name, ordinality);
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION discovery._asset_values_sql(p_fields text, p_fixed jsonb, p_from text)
+ RETURNS text
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+    v_columns text;
+    v_values text;
+BEGIN
+    SELECT string_agg(format('%I', c.column_name), ', ' ORDER BY c.position),
+           string_agg(c.expression, ', ' ORDER BY c.position)
+      INTO v_columns, v_values
+      FROM (
+        SELECT a.attnum AS position, a.attname AS column_name,
+               CASE
+                   WHEN p_fixed ? a.attname THEN p_fixed ->> a.attname
+                   WHEN a.attname = 'name'
+                       THEN format('coalesce(%1$s ->> ''name'', %1$s ->> ''asset_name'', %1$s ->> ''hostname'', '
+                                   '%1$s ->> ''fqdn'', %1$s ->> ''ip_address'')', p_fields)
+                   WHEN a.attname = 'status' THEN format('coalesce(%s ->> ''status'', ''active'')', p_fields)
+                   WHEN a.attname = 'custom_attributes'
+                       THEN format('%s - %L::text[] - ''external_ids''', p_fields, discovery._asset_columns())
+                   WHEN a.attname = 'external_ids'
+                       THEN format('CASE WHEN jsonb_typeof(%1$s -> ''external_ids'') = ''object'' '
+                                   'THEN %1$s -> ''external_ids'' ELSE ''{}''::jsonb END', p_fields)
+                   WHEN a.atttypid = 'integer'::regtype
+                       THEN format('CASE WHEN (%1$s ->> %2$L) ~ ''^[0-9]{1,9}$'' THEN (%1$s ->> %2$L)::integer END',
+                                   p_fields, a.attname)
+                   WHEN a.atttypid = 'numeric'::regtype
+                       THEN format('CASE WHEN jsonb_typeof(%1$s -> %2$L) = ''number'' '
+                                   'THEN (%1$s ->> %2$L)::numeric END', p_fields, a.attname)
+                   ELSE format('%s ->> %L', p_fields, a.attname)
+               END AS expression
+          FROM pg_catalog.pg_attribute AS a
+         WHERE a.attrelid = 'migration.assets'::regclass
+           AND a.attnum > 0
+           AND NOT a.attisdropped
+           AND (a.attname = ANY (discovery._asset_columns() || ARRAY['custom_attributes', 'external_ids'])
+                OR p_fixed ? a.attname)
+      ) AS c;
+    RETURN format('(%s) SELECT %s FROM %s', v_columns, v_values, p_from);
+END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._cleansing_sql(p_rules jsonb, p_keys text[], p_defaults jsonb, p_input text)
@@ -2240,18 +2268,7 @@ BEGIN
     EXECUTE format($write$%s,
 %2$s,
         new_assets AS (
-            INSERT INTO migration.assets
-            SELECT n.*
-              FROM plan AS p
-             CROSS JOIN LATERAL jsonb_populate_record(NULL::migration.assets, discovery._asset_row(
-                       p.fields,
-                       jsonb_build_object(
-                           'client_account_id', $1, 'engagement_id', $2, 'id', p.asset_id,
-                           'discovery_flow_id', $3, 'master_flow_id', $8, 'raw_import_records_id',
-                           p.raw_import_record_id, 'field_mappings_used', $9, 'discovery_method', 'flow_based',
-                           'discovery_source', coalesce(p.fields -> 'discovery_source', to_jsonb($10::text)),
-                           'created_at', $7, 'updated_at', $7))) AS n
-             WHERE p.outcome = 'created'
+            INSERT INTO migration.assets %3$s
             RETURNING 1
         ),
         handled AS (
@@ -2310,7 +2327,12 @@ BEGIN
                (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
           FROM plan AS p
-    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'))
+    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
+        discovery._asset_values_sql('p.fields', jsonb_build_object(
+            'client_account_id', '$1', 'engagement_id', '$2', 'id', 'p.asset_id', 'discovery_flow_id', '$3',
+            'master_flow_id', '$8', 'raw_import_records_id', 'p.raw_import_record_id', 'field_mappings_used', '$9',
+            'discovery_method', '''flow_based''', 'discovery_source', 'coalesce(p.fields ->> ''discovery_source'', $10)',
+            'created_at', '$7', 'updated_at', '$7'), 'plan AS p WHERE p.outcome = ''created'''))
     INTO v_result
     USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match, v_now,
           v_flow.master_flow_id, discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
@@ -2973,19 +2995,16 @@ BEGIN
     IF p_action = 'create_new' THEN
         v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
         v_asset_id := gen_random_uuid();
-        INSERT INTO migration.assets
-        SELECT n.*
-          FROM jsonb_populate_record(NULL::migration.assets, discovery._asset_row(
-                   v_conflict.new_asset_data,
-                   jsonb_build_object(
-                       'client_account_id', p_client_account_id, 'engagement_id', p_engagement_id, 'id', v_asset_id,
-                       'discovery_flow_id', v_flow.id, 'master_flow_id', v_flow.master_flow_id,
-                       'raw_import_records_id', v_conflict.raw_import_record_id,
-                       'field_mappings_used', discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
-                       'discovery_method', 'flow_based',
-                       'discovery_source', coalesce(v_conflict.new_asset_data -> 'discovery_source',
-                                                    to_jsonb(coalesce(v_import.source_system, v_import.import_type))),
-                       'created_at', v_now, 'updated_at', v_now))) AS n;
+        EXECUTE 'INSERT INTO migration.assets ' || discovery._asset_values_sql('$5', jsonb_build_object(
+                    'client_account_id', '$1', 'engagement_id', '$2', 'id', '$3', 'discovery_flow_id', '$4',
+                    'master_flow_id', '$6', 'raw_import_records_id', '$7', 'field_mappings_used', '$8',
+                    'discovery_method', '''flow_based''',
+                    'discovery_source', 'coalesce($5 ->> ''discovery_source'', $9)', 'created_at', '$10',
+                    'updated_at', '$10'), '(SELECT 1) AS one')
+          USING p_client_account_id, p_engagement_id, v_asset_id, v_flow.id, v_conflict.new_asset_data,
+                v_flow.master_flow_id, v_conflict.raw_import_record_id,
+                discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
+                coalesce(v_import.source_system, v_import.import_type), v_now;
     ELSE
         v_asset_id := v_conflict.existing_asset_id;
         IF NOT EXISTS (SELECT FROM migration.assets AS a
@@ -3989,17 +4008,22 @@ comment on discovery._assert_tenant(uuid,uuid): WR001 unless the client account 
 comment on discovery._asset_columns(): The asset columns a record's fields fill (DESIGN.md, "Field mapping"). A
 field with another name is a custom attribute; external_ids holds the
 external IDs. This list is the one definition of "an asset from fields":
-discovery._asset_row builds a new asset from it, and
+discovery._asset_values_sql builds a new asset from it, and
 discovery._asset_set_sql updates an asset's fields from it.
-comment on discovery._asset_row(jsonb,jsonb): A new asset as a jsonb row of migration.assets (for jsonb_populate_record),
-from a record's cleansed fields and the columns that are not fields
-(p_fixed: tenant, ID, flow links, discovery method, …). Fields that are no
-asset column are its custom attributes; p_fixed wins over any field of the
-same name, so that no record can write a tenant or link column.
 comment on discovery._asset_set_sql(text): SQL text of an UPDATE's SET list that writes every field column of an
 asset from the row expression p_row (a migration.assets row, e.g.
 jsonb_populate_record(a, patch)): "name = (p_row).name, …", from
 discovery._asset_columns.
+comment on discovery._asset_values_sql(text,jsonb,text): SQL text of the column list and the values of a new asset, the one place
+where "an asset from a record's fields" is spelled out for an INSERT:
+"(col, …) SELECT expr, …" where each field column of discovery._asset_columns
+is read from the jsonb expression p_fields and cast to the column's type
+(a value that is not of that type is null: the cleansing already made
+every value fit, and a field stored by other means must not fail a batch),
+name falls back to asset_name, hostname, fqdn, ip_address; status defaults
+to active; custom_attributes are the fields that are no column; and the
+columns of p_fixed ({column: SQL expression}: tenant, ID, flow links,
+discovery method, times) are taken from it. p_from is the FROM clause.
 comment on discovery._cleansing_sql(jsonb,text[],jsonb,text): The cleansing of a batch, as SQL built once per call (DESIGN.md, "Field
 mapping", "Source profiles", "Outcomes"). p_input is a query whose rows
 carry a jsonb column "data" (a record's fields as given); the result is a
