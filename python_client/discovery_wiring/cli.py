@@ -200,7 +200,8 @@ def _print_preview(rows: list[dict]) -> None:
     columns = ("name", "asset_type", "hostname", "fqdn", "ip_address", "operating_system", "cpu_cores", "memory_gb")
     table = Table(title=f"The first {len(rows)} rows as assets")
     for col in ("row", "outcome", *columns, "custom attributes", "warnings"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("row", "outcome", "name"),
+                         max_width=30 if col in ("operating_system", "custom attributes", "warnings") else None)
     for r in rows:
         fields = r["fields"]
         name = fields.get("name") or fields.get("asset_name") or fields.get("hostname") or fields.get("fqdn")
