@@ -313,7 +313,7 @@ def run_api(conn: psycopg.Connection, t: dict, session_settings: list[tuple[str,
     t1 = time.perf_counter()
     conn.commit()
     t2 = time.perf_counter()
-    _, created, matched, conflicts, invalid, already_linked = row
+    _, created, matched, conflicts, invalid, already_linked = row[:6]
     return dict(seconds=t2 - t0, call_s=t1 - t0, commit_s=t2 - t1, created=created, matched=matched,
                 conflicts=conflicts, invalid=invalid, already_linked=already_linked)
 

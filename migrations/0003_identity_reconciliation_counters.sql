@@ -595,13 +595,15 @@ $$;
 -- Notes an asset in migration.assets_wired_in_transaction: it must be wired
 -- when this transaction commits.
 CREATE FUNCTION migration.note_must_be_wired(p_client_account_id uuid, p_asset_id uuid) RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
     INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
     VALUES (p_client_account_id, pg_catalog.pg_current_xact_id(), p_asset_id)
     ON CONFLICT DO NOTHING;
+END
 $$;
 
 -- AFTER INSERT, once per statement: the inserted flow-based assets that are

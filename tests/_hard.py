@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+import _cluster
 from _support import as_tenant, rows, val
 from discovery_wiring.db import url_with_database
 
@@ -39,16 +40,11 @@ def cloned_database(server_url: str, template_url: str, file_copy: bool = False)
     written to the WAL page by page)."""
     template = conninfo_to_dict(template_url)["dbname"]
     name = f"dw_hard_{uuid.uuid4().hex[:16]}"
-    query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
-    if file_copy:
-        query += sql.SQL(" STRATEGY FILE_COPY")
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(query)
+    _cluster.create_database(server_url, name, template=template, file_copy=file_copy)
     try:
         yield url_with_database(server_url, name)
     finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        _cluster.drop_database(server_url, name)
 
 
 @contextlib.contextmanager

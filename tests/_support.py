@@ -186,15 +186,16 @@ def persist_cleansed_data(conn, tenant, discovery_flow_id, cleansed: Any) -> int
         (t.client_account_id, t.engagement_id, discovery_flow_id, payload))
 
 
-def create_assets(conn, tenant, discovery_flow_id, assets: Any = None, dry_run: bool = False) -> dict[str, Any]:
+def create_assets(conn, tenant, discovery_flow_id, assets: Any = None, dry_run: bool = False,
+                  on_match: str = "refresh") -> dict[str, Any]:
     t = as_tenant(tenant)
     payload = None if assets is None else (assets if isinstance(assets, str) else j(assets))
     return row(
         conn,
         "select * from discovery.create_assets_from_discovery(p_client_account_id => %s::uuid,"
         " p_engagement_id => %s::uuid, p_discovery_flow_id => %s::uuid, p_assets => %s::jsonb,"
-        " p_dry_run => %s::boolean)",
-        (t.client_account_id, t.engagement_id, discovery_flow_id, payload, dry_run))
+        " p_dry_run => %s::boolean, p_on_match => %s::text)",
+        (t.client_account_id, t.engagement_id, discovery_flow_id, payload, dry_run, on_match))
 
 
 def list_assets(conn, tenant, flow_id=None, page=1, page_size=50, asset_type=None, status=None) -> dict:
@@ -260,12 +261,12 @@ def start_flow(conn, tenant, records: list[dict[str, Any]], mappings: Any = None
 
 
 def run_flow(conn, tenant, records, mappings: Any = None, cleanse: bool = False,
-             import_name: str = "servers") -> tuple[Flow, dict[str, Any]]:
+             import_name: str = "servers", on_match: str = "refresh") -> tuple[Flow, dict[str, Any]]:
     """A whole derived-mode flow; returns the flow and the create_assets result."""
     flow = start_flow(conn, tenant, records, mappings, import_name)
     if cleanse:
         cleanse_records(conn, flow.tenant, flow.discovery_flow_id)
-    return flow, create_assets(conn, flow.tenant, flow.discovery_flow_id)
+    return flow, create_assets(conn, flow.tenant, flow.discovery_flow_id, on_match=on_match)
 
 
 def raw_records(conn, data_import_id) -> list[dict[str, Any]]:

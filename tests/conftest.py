@@ -4,6 +4,9 @@ Server: ``DISCOVERY_DATABASE_URL`` when set (any database on the server; the
 role must be allowed to create databases and roles, e.g. a superuser), else the
 embedded PostgreSQL of ``discovery_wiring.db`` (started for the session).
 
+On a Citus coordinator (``_cluster``), databases are made on every node and
+the template is distributed after its migration.
+
 Each test process (each xdist worker) migrates ONE template database
 ``dw_template_<worker>_<pid>_<random>`` at session start; every test that
 asks for a database gets a fresh clone (``CREATE DATABASE … TEMPLATE …``),
@@ -53,32 +56,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import _cluster
 import psycopg
 import pytest
 from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
-from discovery_wiring import DiscoveryClient, Tenant, migrate
-from discovery_wiring.db import (
-    URL_ENV,
-    configured_url,
-    start_embedded,
-    url_with_database,
-)
-from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+
+from discovery_wiring import DiscoveryClient, Tenant
+from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
+from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
 
 
 def _create_database(server_url: str, name: str, template: str | None = None) -> None:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        admin.execute(query)
+    _cluster.create_database(server_url, name, template=template)
 
 
 def _drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    _cluster.drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +87,7 @@ def template_url(server_url: str) -> Iterator[str]:
     _create_database(server_url, name)
     try:
         url = url_with_database(server_url, name)
-        migrate(url)
+        _cluster.migrate_template(server_url, url)
         yield url
     finally:
         _drop_database(server_url, name)

@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 from _scenarios import load_inventory
+
 from discovery_wiring import DiscoveryClient
 from discovery_wiring.results import HEALTH_KEYS
 

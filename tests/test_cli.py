@@ -12,11 +12,12 @@ import psycopg
 import pytest
 from _scenarios import load_inventory
 from click.testing import CliRunner
+from psycopg import sql
+
 from discovery_wiring import DiscoveryClient
 from discovery_wiring.cli import QUICKSTART_CLIENT_ID, main
 from discovery_wiring.db import url_with_database
 from discovery_wiring.resources import sample_file
-from psycopg import sql
 
 
 @pytest.fixture
@@ -72,7 +73,8 @@ def test_run_bundled_sample_end_to_end(cli, fresh_url):
               LEFT JOIN migration.discovery_flows AS f
                 ON f.client_account_id = a.client_account_id AND f.id = a.discovery_flow_id
              WHERE a.discovery_method = 'flow_based'
-               AND (r.asset_id IS DISTINCT FROM a.id OR f.master_flow_id IS DISTINCT FROM a.master_flow_id)""").fetchone()[0]
+               AND (r.asset_id IS DISTINCT FROM a.id OR f.master_flow_id IS DISTINCT FROM a.master_flow_id)"""
+        ).fetchone()[0]
         assert unwired == 0
         pending_conflicts = conn.execute(
             "SELECT count(*) FROM migration.asset_conflict_resolutions WHERE resolution_status = 'pending'"
@@ -158,7 +160,8 @@ def inventory(cli, fresh_url):
 @pytest.fixture
 def t(inventory) -> list[str]:
     """The inventory's tenant as CLI options."""
-    return ["--client-id", str(inventory.tenant.client_account_id), "--engagement-id", str(inventory.tenant.engagement_id)]
+    client_account_id, engagement_id = inventory.tenant
+    return ["--client-id", str(client_account_id), "--engagement-id", str(engagement_id)]
 
 
 def test_conflicts_listed_side_by_side_and_resolved(cli, inventory, t):

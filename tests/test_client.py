@@ -11,9 +11,10 @@ import re
 import uuid
 from decimal import Decimal
 
-import discovery_wiring.client as client_module
 import psycopg
 import pytest
+
+import discovery_wiring.client as client_module
 from discovery_wiring import (
     AssetDetail,
     AssetNotFound,

@@ -17,6 +17,12 @@ vanishes. After each, every table of schema `migration` is exactly as before
 by their visible tuple versions, which any committed change replaces; full
 md5s at the start and the end), and no advisory lock is left.
 
+The API checks its own writes inside the call, so its COMMIT has no work of
+its own before the commit record (only the WAL flush, a few milliseconds): no
+kill could be aimed inside it. The lane's database therefore gets a deferred
+trigger of the test's own that spends 0.3 s at COMMIT, before the commit
+record, where a kill must still leave no trace.
+
 Each aborted call leaves some 175,000 dead row versions behind; the copy is
 vacuumed after each kill (as autovacuum would, later), so that every kill
 meets the table the first one met.
@@ -118,6 +124,11 @@ def load(url: str) -> tuple[Any, dict[str, Any]]:
         for start in range(0, N_RECORDS, 50_000):
             add_raw_records(conn, tenant, data_import_id, j(data[start:start + 50_000]))
         flow = {"data_import_id": data_import_id, **start_discovery_flow(conn, tenant, data_import_id)}
+        # COMMIT work to kill into (see the module docstring): the call updates its flow once
+        conn.execute("create function public.dw_test_commit_work() returns trigger language plpgsql"
+                     " as $$ begin perform pg_sleep(0.3); return null; end $$")
+        conn.execute("create constraint trigger dw_test_commit_work after update on migration.discovery_flows"
+                     " deferrable initially deferred for each row execute function public.dw_test_commit_work()")
         conn.commit()
         conn.execute("analyze")  # what autovacuum does after a large load
         conn.commit()

@@ -12,6 +12,9 @@ from contextlib import asynccontextmanager
 import psycopg
 import pytest
 from _scenarios import load_inventory
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.errors import ERROR_CLASSES
 from discovery_wiring.http import (
@@ -24,8 +27,6 @@ from discovery_wiring.http import (
     router,
 )
 from discovery_wiring.results import HEALTH_KEYS, UNDO_COUNTS
-from fastapi import FastAPI, Request
-from fastapi.testclient import TestClient
 
 PROBLEM = "application/problem+json"
 

@@ -13,6 +13,7 @@ import uuid
 import pytest
 from _scenarios import CONFLICT_NAMES
 from _support import row
+
 from discovery_wiring import ConflictNotFound, DiscoveryClient, FlowStateForbids, Tenant
 
 

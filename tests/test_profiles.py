@@ -23,10 +23,9 @@ from discovery_wiring.profiles import (
 )
 from discovery_wiring.readers import open_source
 
-REAL = Path(os.environ.get("DISCOVERY_REAL_EXPORTS", Path(__file__).resolve().parents[2] / "shared/data/real-exports"))
+REAL = Path(__file__).resolve().parent / "data" / "real-exports"
 RVTOOLS = REAL / "rvtools-sizing-workshop"
 SAMPLE = Path(profiles.__file__).parent / "data" / "netbox-demo-inventory.csv"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"real exports not found at {REAL}")
 
 # Header rows of each format, as its documentation, template or API shows them.
 AZURE = ["*Server name", "IP addresses", "*Cores", "*Memory (In MB)", "*OS name", "OS version", "OS architecture",
@@ -130,7 +129,6 @@ def assert_one_source_per_target(plan) -> None:
 
 # -- detection ----------------------------------------------------------------------------------------
 
-@needs_real
 @pytest.mark.parametrize("path, sheet, expected", [
     (RVTOOLS / "SizingWorkshop-RVTools.vInfo.csv", None, "rvtools_vinfo"),
     (RVTOOLS / "SizingWorkshop-RVTools.vHost.csv", None, "rvtools_vhost"),
@@ -144,7 +142,6 @@ def test_rvtools_files_detect_their_profile(path, sheet, expected):
     assert detection.message.startswith(f"profile {expected} (score 1.00")
 
 
-@needs_real
 def test_generic_cmdb_files_detect_the_generic_profile():
     files = [*sorted((REAL / "stock-analysis").glob("*.csv")), SAMPLE]
     assert len(files) == 11
@@ -210,7 +207,6 @@ def test_api_elements_have_exactly_the_api_shape():
     assert all(set(e) <= allowed for e in elements.values()) and len(elements) == len(RVTOOLS4_VINFO)
 
 
-@needs_real
 def test_rvtools_vhost_plan_takes_cores_not_sockets_or_vcpus():
     headers = open_source(RVTOOLS / "SizingWorkshop-RVTools.vHost.csv").headers
     m = by_source(plan_mappings(headers, profiles.catalog().profile("rvtools_vhost")))

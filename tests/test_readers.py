@@ -2,8 +2,8 @@
 reads as the same rows; workbooks match their CSV sheets cell by cell; JSON in
 its three shapes; every unreadable file is one ReadError line.
 
-The real files are ``../shared/data/real-exports`` beside the repository (or
-``DISCOVERY_REAL_EXPORTS``); no database is needed.
+The real files are in ``tests/data/real-exports`` (public exports, with their
+licences); no database is needed.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ import pytest
 from discovery_wiring import loading, readers
 from discovery_wiring.readers import ReadError, open_source
 
-REAL = Path(os.environ.get("DISCOVERY_REAL_EXPORTS", Path(__file__).resolve().parents[2] / "shared/data/real-exports"))
-if not REAL.is_dir():
-    pytest.skip(f"real exports not found at {REAL} (set DISCOVERY_REAL_EXPORTS)", allow_module_level=True)
+REAL = Path(__file__).resolve().parent / "data" / "real-exports"
 
 RVTOOLS = REAL / "rvtools-sizing-workshop"
 WORKBOOK = RVTOOLS / "SizingWorkshop-RVTools.xlsx"

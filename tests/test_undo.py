@@ -15,19 +15,18 @@ profile's plan) makes the 805 assets.
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
-import pytest
 from _scenarios import load_inventory, run_import
 from _support import rows
+
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.profiles import catalog, plan_mappings
 from discovery_wiring.readers import open_source
 
-REAL = Path(os.environ.get("DISCOVERY_REAL_EXPORTS", Path(__file__).resolve().parents[2] / "shared/data/real-exports"))
-WORKBOOK = REAL / "rvtools-sizing-workshop" / "SizingWorkshop-RVTools.xlsx"
+WORKBOOK = Path(__file__).resolve().parent / "data" / "real-exports" / "rvtools-sizing-workshop" / \
+    "SizingWorkshop-RVTools.xlsx"
 WRONG_MAPPING = [{"source_field": "Host", "target_field": "hostname"},
                  {"source_field": "VM", "target_field": "vm_name"}]
 
@@ -91,7 +90,6 @@ def profile_plan(sheet: str, profile: str):
     return {"mappings": plan.api_mappings(), "field_defaults": plan.field_defaults, "profile": plan.profile}
 
 
-@pytest.mark.skipif(not WORKBOOK.is_file(), reason=f"the RVTools workbook is not at {WORKBOOK}")
 def test_undo_of_a_wrong_mapping_leaves_the_tenant_as_before(conn):
     client = DiscoveryClient(conn)
     # before: imports of other kinds (one with a pending conflict and a change), the ESXi hosts

@@ -4,7 +4,7 @@
 carries it to wired assets in one transaction; ``migrate``, ``health``,
 ``assets`` (and ``assets show``), ``conflicts`` (and ``conflicts resolve``),
 ``imports`` (and ``imports undo``), ``serve`` (the HTTP API and the inventory
-page), ``repair``, ``db`` and ``dbt`` are the tools around it. The
+page), ``repair``, ``db``, ``dbt`` and ``citus`` are the tools around it. The
 database is ``DISCOVERY_DATABASE_URL`` (or ``--database-url``), else the
 embedded PostgreSQL; commands that need the schema migrate a database that
 has none.
@@ -27,23 +27,18 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import db
+from . import db, pipeline
+from . import profiles as profiles_module
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
 from .errors import DiscoveryError, UnknownTenant
-from .loading import iter_records
 from .migrate import MigrationError, is_migrated
 from .migrate import migrate as run_migrations
+from .profiles import ASSET_COLUMNS
+from .readers import ReadError
 from .resources import dbt_dir, sample_file
 from .results import (
     CONFLICT_ACTIONS,
@@ -87,11 +82,11 @@ class _Group(click.Group):
 
 
 def _fail(message: str, detail: str | None = None, hint: str | None = None, code: int = 1):
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     if detail:
-        err_console.print(f"  detail: {detail}", highlight=False)
+        err_console.print(f"  detail: {detail}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"  hint: {hint}", highlight=False)
+        err_console.print(f"  hint: {hint}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -179,8 +174,78 @@ def _load_mapping_file(path: Path) -> list[dict]:
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} rows"),
                     TimeElapsedColumn(), console=err_console, transient=False)
+
+
+def _plan_or_exit(path: Path, profile: str | None, sheet: str | None, mapping_file: Path | None):
+    """The import plan, or one line naming the file and the place, and exit code 2."""
+    try:
+        return pipeline.plan_import(path, profile=profile, sheet=sheet,
+                                    mapping=_load_mapping_file(mapping_file) if mapping_file else None)
+    except ReadError as exc:
+        _fail(str(exc), code=2)
+    except ValueError as exc:  # an unknown profile name
+        raise click.BadParameter(str(exc), param_hint="--profile") from exc
+
+
+def _print_plan(plan: pipeline.ImportPlan) -> None:
+    console.print(f"[bold]{plan.name}[/]: {plan.source.summary}", highlight=False)
+    if plan.profile is not None:
+        how = "chosen with --profile" if plan.detection is None else plan.detection.message
+        console.print(f"profile: [bold]{plan.profile.name}[/] ({plan.profile.title}); {how}", highlight=False)
+    else:
+        reason = plan.detection.message if plan.detection else "no profile"
+        console.print(f"profile: none ({reason}); headers mapped by the synonym dictionary", highlight=False)
+    if plan.mappings.field_defaults:
+        console.print(f"constant fields: {json.dumps(plan.mappings.field_defaults)}", highlight=False)
+    table = Table(title="Field mappings")
+    for col in ("source column", "target", "goes to", "unit", "priority", "confidence", "why"):
+        table.add_column(col, no_wrap=col != "why", max_width=40 if col == "why" else None)
+    for m in plan.mappings.mappings:
+        table.add_row(m.source_field, m.target_field, m.kind, m.unit or "", str(m.priority or ""),
+                      f"{m.confidence_score:.2f}", m.why)
+    console.print(table)
+
+
+def _print_preview(rows: list[dict]) -> None:
+    columns = ("name", "asset_type", "hostname", "fqdn", "ip_address", "operating_system", "cpu_cores", "memory_gb")
+    table = Table(title=f"The first {len(rows)} rows as assets")
+    for col in ("row", "outcome", *columns, "custom attributes", "warnings"):
+        table.add_column(col, no_wrap=col in ("row", "outcome", "name"),
+                         max_width=30 if col in ("operating_system", "custom attributes", "warnings") else None)
+    for r in rows:
+        fields = r["fields"]
+        name = fields.get("name") or fields.get("asset_name") or fields.get("hostname") or fields.get("fqdn")
+        custom = {k: v for k, v in fields.items() if k not in ASSET_COLUMNS and k != "external_ids"}
+        table.add_row(str(r["row_number"]), str(r["outcome"]), str(name or ""),
+                      *("" if fields.get(c) is None else str(fields.get(c)) for c in columns[1:]),
+                      json.dumps(custom, default=str)[:80],
+                      "; ".join(f"{w.get('field')}: {w.get('error')}" for w in r["warnings"])[:80])
+    console.print(table)
+
+
+def _print_outcome(name: str, run_: pipeline.ImportRun, dry_run: bool) -> None:
+    table = Table(title=f"Outcome of {name}")
+    table.add_column("step")
+    table.add_column("count", justify="right")
+    r = run_.result
+    for label, value in (("records loaded", run_.loaded), ("assets created", r.created), ("matched", r.matched),
+                         ("existing assets updated", r.updated), ("conflicts", r.conflicts),
+                         ("invalid", r.invalid), ("already linked", r.already_linked)):
+        table.add_row(label, str(value))
+    console.print(table)
+    if dry_run:
+        console.print(f"dry run: nothing written; the file would give {r.created} new assets, {r.matched} matched "
+                      f"({r.updated} updated), {r.conflicts} conflicts, {r.invalid} invalid records", highlight=False)
+    if run_.conflict_ids:
+        console.print(f"{len(run_.conflict_ids)} conflict(s) wait for a person "
+                      "(discovery-wiring conflicts; conflicts resolve ID --action …):", highlight=False)
+        for conflict_id in run_.conflict_ids:
+            console.print(f"  conflict {conflict_id}", highlight=False)
+    if not dry_run:
+        console.print(f"data import {run_.data_import_id}\ndiscovery flow {run_.flow.discovery_flow_id}\n"
+                      f"flow {run_.flow.flow_id}\nrun {r.run_id}", highlight=False)
 
 
 @main.command()
@@ -188,66 +253,73 @@ def _progress() -> Progress:
 @tenant_options
 @click.option("--client-name", default=QUICKSTART_CLIENT_NAME, show_default=True)
 @click.option("--engagement-name", default=QUICKSTART_ENGAGEMENT_NAME, show_default=True)
+@click.option("--profile", default=None, metavar="NAME",
+              help="Source profile to use (default: detected from the headers); `discovery-wiring profiles` "
+                   "lists them.")
+@click.option("--sheet", default=None, help="Workbook sheet (default: the profile's, else the first).")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON mapping file: [{source_field, target_field}] or {source: target}. "
-                   "Default: approve the suggested mappings.")
+              help="JSON mapping file ([{source_field, target_field}] or {source: target}); it overrides only "
+                   "the columns it names.")
+@click.option("--on-match", type=click.Choice(pipeline.ON_MATCH), default="refresh", show_default=True,
+              help="What a record matched to an existing asset does to it: refresh (newer values), fill_empty "
+                   "(only empty fields) or keep (nothing).")
+@click.option("--dry-run", is_flag=True, help="Show what the file would become, and write nothing.")
 @click.option("--chunk-size", type=click.IntRange(1, MAX_PAYLOAD), default=DEFAULT_CHUNK_SIZE,
               show_default=True, help="Rows per add_raw_records call.")
+@click.option("--preview", "preview_rows", type=click.IntRange(0, 200), default=10, show_default=True,
+              help="Rows shown as assets in a dry run.")
 @pass_ctx
-def run(obj: Context, file, client_id, engagement_id, client_name, engagement_name, mapping_file, chunk_size):
-    """Import FILE (CSV, JSON array or JSON Lines; default: the bundled sample)
-    and turn it into linked assets, in one transaction."""
+def run(obj: Context, file, client_id, engagement_id, client_name, engagement_name, profile, sheet,
+        mapping_file, on_match, dry_run, chunk_size, preview_rows):
+    """Import FILE (CSV or other delimited text in any common encoding, XLSX,
+    JSON array or wrapped array, JSON Lines; default: the bundled sample) and
+    turn it into linked assets, in one transaction. Exits 1 when every record
+    is invalid, 2 when the file cannot be read."""
     path = file or sample_file()
-    mappings = _load_mapping_file(mapping_file) if mapping_file else None
+    plan = _plan_or_exit(path, profile, sheet, mapping_file)
     tenant = Tenant(client_id, engagement_id)
-    import_type = "json" if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else "csv"
     url = obj.migrated_url()
 
-    with psycopg.connect(url) as conn:  # the CLI owns this connection: one transaction, committed at the end
+    with psycopg.connect(url) as conn:  # the CLI owns this connection: one transaction
         client = DiscoveryClient(conn)
-        client.register_tenant(tenant, client_name, engagement_name)
-        data_import_id = client.create_data_import(tenant, import_name=path.name, import_type=import_type,
-                                                   filename=str(path), source_system="discovery-wiring cli")
-        total = sum(1 for _ in iter_records(path))  # a streaming pass, for the progress bar
-        with _progress() as progress:
-            task = progress.add_task(f"Importing {path.name}", total=total)
-            loaded = client.load_file(tenant, data_import_id, path, chunk_size=chunk_size,
-                                      progress=lambda n: progress.advance(task, n))
-            step = progress.add_task("Mapping, cleansing, creating assets", total=4)
-            flow = client.start_discovery_flow(tenant, data_import_id, flow_name=f"cli run: {path.name}")
-            progress.advance(step)
-            if mappings is None:
-                suggestions = client.suggest_field_mappings(tenant, data_import_id)
-                mappings = [{"source_field": s.source_field, "target_field": s.target_field}
-                            for s in suggestions if s.target_field]
-            client.set_field_mappings(tenant, data_import_id, mappings)
-            progress.advance(step)
-            cleansing = client.cleanse_records(tenant, flow.discovery_flow_id)
-            progress.advance(step)
-            outcome = client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
-            progress.advance(step)
+        try:
+            client.register_tenant(tenant, client_name, engagement_name)
+            with _progress() as progress:
+                task = progress.add_task(f"Importing {plan.name}", total=None)
+                run_ = pipeline.run_import(client, tenant, plan, on_match=on_match, chunk_size=chunk_size,
+                                           progress=lambda n: progress.advance(task, n))
+        except ReadError as exc:
+            conn.rollback()
+            _fail(str(exc), code=2)
+        rows = pipeline.preview(client, tenant, run_, preview_rows) if dry_run and preview_rows else []
         health = client.wiring_health(tenant)
-        conn.commit()
+        if dry_run:
+            conn.rollback()
+        else:
+            conn.commit()
 
-    table = Table(title="Field mappings (approved)")
-    table.add_column("source field")
-    table.add_column("target field")
-    for m in mappings:
-        table.add_row(str(m.get("source_field")), str(m.get("target_field")))
-    console.print(table)
+    _print_plan(plan)
+    if rows:
+        _print_preview(rows)
+    _print_outcome(plan.name, run_, dry_run)
+    if not dry_run:
+        _print_health(health)
+    if run_.all_invalid:
+        _fail(f"every one of the {run_.loaded} records of {plan.name} is invalid (no name and no identity key)",
+              hint="Check the mappings above: the column holding the name (or hostname, FQDN, IP address) must "
+                   "map to it; --mapping overrides a column, --profile chooses another profile.")
 
-    table = Table(title=f"Outcome of {path.name}")
-    table.add_column("step")
-    table.add_column("count", justify="right")
-    for label, value in (("records loaded", loaded), ("cleansed", cleansing.cleansed),
-                         ("invalid at cleansing", cleansing.invalid), ("assets created", outcome.created),
-                         ("matched", outcome.matched), ("conflicts", outcome.conflicts),
-                         ("invalid", outcome.invalid), ("already linked", outcome.already_linked)):
-        table.add_row(label, str(value))
+
+@main.command()
+def profiles():
+    """List the source profiles (the export formats recognised by their headers)."""
+    table = Table(title="Source profiles")
+    for col in ("name", "title", "default sheet", "required headers"):
+        table.add_column(col)
+    for profile in profiles_module.catalog().profiles.values():
+        table.add_row(profile.name, profile.title, profile.default_sheet or "",
+                      "; ".join(" or ".join(group) for group in profile.required))
     console.print(table)
-    console.print(f"data import {data_import_id}\ndiscovery flow {flow.discovery_flow_id}\n"
-                  f"flow {flow.flow_id}\nrun {outcome.run_id}", highlight=False)
-    _print_health(health)
 
 
 # -- health / assets ---------------------------------------------------------
@@ -260,6 +332,10 @@ def _print_health(health) -> None:
         value = int(health.get(key) or 0)
         table.add_row(key, f"[red]{value}[/]" if value else str(value))
     table.add_row("raw_records_pending (information)", str(health.get("raw_records_pending", 0)))
+    quality = health.get("import_quality") or {}
+    for key in ("records_invalid", "records_with_warnings", "conflicts_pending", "unmapped_columns"):
+        value = int(quality.get(key) or 0)
+        table.add_row(f"import quality: {key}", f"[yellow]{value}[/]" if value else str(value))
     console.print(table)
     status = health.get("health_status")
     colour = "green" if status == "healthy" else "red"
@@ -751,6 +827,47 @@ def stop(obj: Context):
         console.print("Embedded PostgreSQL stopped.")
     else:
         console.print("The embedded PostgreSQL was not running.")
+
+
+# -- citus ------------------------------------------------------------------
+
+@main.group(name="citus")
+def citus_():
+    """Run on a Citus cluster (the database URL is the coordinator's)."""
+
+
+@citus_.command()
+@click.option("--shard-count", type=click.IntRange(1, 64000), default=None,
+              help="Shards of the tenant tables' co-location group when it is created "
+                   "(default: citus.shard_count, 32). Ignored once the tables are distributed.")
+@click.option("--owner-login/--no-owner-login", default=True, show_default=True,
+              help="Give discovery_owner LOGIN: calls that are not delegated open node connections "
+                   "as the functions' owner.")
+@pass_ctx
+def distribute(obj: Context, shard_count, owner_login):
+    """Distribute a migrated database by tenant (idempotent; migrates first if needed)."""
+    from . import citus
+
+    url = obj.migrated_url()
+    try:
+        report = citus.distribute(url, shard_count=shard_count, owner_login=owner_login)
+    except citus.CitusError as exc:
+        _fail(str(exc))
+    console.print(f"Citus {report.citus_version}; workers: {', '.join(report.workers)}", highlight=False)
+    table = Table(title="citus distribute")
+    table.add_column("what")
+    table.add_column("this run", justify="right")
+    table.add_column("names")
+    for label, items in (("tables distributed", report.tables_distributed),
+                         ("tables already distributed", report.tables_already),
+                         ("foreign keys re-added", report.foreign_keys_readded),
+                         ("API functions delegated", report.functions_delegated),
+                         ("functions propagated", report.functions_propagated),
+                         ("local rows moved to shards", report.local_rows_removed)):
+        shown = ", ".join(items[:6]) + (f", … ({len(items) - 6} more)" if len(items) > 6 else "")
+        table.add_row(label, str(len(items)), shown)
+    console.print(table)
+    console.print(f"discovery_owner can log in: {report.owner_login}")
 
 
 # -- dbt --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 -- record of the flow's import (WR004) that is neither waiting in a pending
 -- conflict nor discarded (WR008).
 CREATE FUNCTION discovery._assert_supplied_assets(
-    p_client_account_id uuid, p_engagement_id uuid, p_flow migration.discovery_flows, p_assets jsonb
+    p_client_account_id uuid, p_engagement_id uuid, p_discovery_flow_id uuid, p_data_import_id uuid, p_assets jsonb
 ) RETURNS void
 LANGUAGE plpgsql
 STABLE
@@ -40,7 +40,7 @@ BEGIN
         ON r.client_account_id = p_client_account_id
        AND r.engagement_id = p_engagement_id
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = p_flow.data_import_id
+       AND r.data_import_id = p_data_import_id
      WHERE r.id IS NULL OR r.processing_status IN ('conflict', 'discarded')
      ORDER BY r.id IS NOT NULL
      LIMIT 1;
@@ -48,7 +48,7 @@ BEGIN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
-                   v_bad.id, p_flow.id, p_flow.data_import_id),
+                   v_bad.id, p_discovery_flow_id, p_data_import_id),
             'Send only records of the import the flow was started on: discovery.list_raw_records lists them.');
     ELSIF FOUND THEN
         PERFORM discovery._raise(

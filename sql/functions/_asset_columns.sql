@@ -1,7 +1,7 @@
 -- The asset columns a record's fields fill (DESIGN.md, "Field mapping"). A
 -- field with another name is a custom attribute; external_ids holds the
 -- external IDs. This list is the one definition of "an asset from fields":
--- discovery._asset_row builds a new asset from it, and
+-- discovery._asset_values_sql builds a new asset from it, and
 -- discovery._asset_set_sql updates an asset's fields from it.
 CREATE FUNCTION discovery._asset_columns() RETURNS text[]
 LANGUAGE sql

@@ -14,7 +14,17 @@ AS $$
 DECLARE
     v_lock_timeout text := current_setting('lock_timeout');
     v_analyzed boolean := true;
+    v_distributed boolean;
 BEGIN
+    -- A distributed table (Citus): ANALYZE would fan out to every shard from
+    -- inside a delegated call; each worker's autovacuum analyses its shards.
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = $1)'
+           INTO v_distributed USING p_table;
+        IF v_distributed THEN
+            RETURN FALSE;
+        END IF;
+    END IF;
     PERFORM set_config('lock_timeout', '100ms', true);
     BEGIN
         EXECUTE format('ANALYZE %s', p_table);

@@ -139,7 +139,11 @@ BEGIN
     WITH discarded AS (
         UPDATE migration.raw_import_records AS r
            SET processing_notes = 'discarded by undo_import'
-                                  || coalesce(format(' (was %s, asset %s)', r.processing_status, r.asset_id), ''),
+                                  || CASE WHEN r.processing_status IS NULL THEN ''
+                                          ELSE ' (was ' || r.processing_status
+                                               || CASE WHEN r.asset_id IS NULL THEN ''
+                                                       ELSE ', asset ' || r.asset_id::text END
+                                               || ')' END,
                asset_id = NULL,
                is_processed = TRUE,
                processed_at = v_now,

@@ -40,6 +40,7 @@ DECLARE
     v_flow migration.discovery_flows;
     v_import migration.data_imports;
     v_result record;
+    v_finished timestamptz;
 BEGIN
     -- validate
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
@@ -57,7 +58,8 @@ BEGIN
             'An undone import stays undone; import the file again (a new import and flow).');
     END IF;
     IF p_assets IS NOT NULL THEN
-        PERFORM discovery._assert_supplied_assets(p_client_account_id, p_engagement_id, v_flow, p_assets);
+        PERFORM discovery._assert_supplied_assets(p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id,
+                                                  p_assets);
     END IF;
 
     IF NOT p_dry_run THEN
@@ -95,18 +97,7 @@ BEGIN
     EXECUTE format($write$%s,
 %2$s,
         new_assets AS (
-            INSERT INTO migration.assets
-            SELECT n.*
-              FROM plan AS p
-             CROSS JOIN LATERAL jsonb_populate_record(NULL::migration.assets, discovery._asset_row(
-                       p.fields,
-                       jsonb_build_object(
-                           'client_account_id', $1, 'engagement_id', $2, 'id', p.asset_id,
-                           'discovery_flow_id', $3, 'master_flow_id', $8, 'raw_import_records_id',
-                           p.raw_import_record_id, 'field_mappings_used', $9, 'discovery_method', 'flow_based',
-                           'discovery_source', coalesce(p.fields -> 'discovery_source', to_jsonb($10::text)),
-                           'created_at', $7, 'updated_at', $7))) AS n
-             WHERE p.outcome = 'created'
+            INSERT INTO migration.assets %3$s
             RETURNING 1
         ),
         handled AS (
@@ -165,7 +156,12 @@ BEGIN
                (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
           FROM plan AS p
-    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'))
+    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
+        discovery._asset_values_sql('p.fields', jsonb_build_object(
+            'client_account_id', '$1', 'engagement_id', '$2', 'id', 'p.asset_id', 'discovery_flow_id', '$3',
+            'master_flow_id', '$8', 'raw_import_records_id', 'p.raw_import_record_id', 'field_mappings_used', '$9',
+            'discovery_method', '''flow_based''', 'discovery_source', 'coalesce(p.fields ->> ''discovery_source'', $10)',
+            'created_at', '$7', 'updated_at', '$7'), 'plan AS p WHERE p.outcome = ''created'''))
     INTO v_result
     USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match, v_now,
           v_flow.master_flow_id, discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
@@ -182,8 +178,9 @@ BEGIN
     END IF;
 
     IF v_result.run_id IS NOT NULL THEN
+        v_finished := clock_timestamp();
         UPDATE migration.asset_inventory_runs AS r
-           SET finished_at = clock_timestamp()
+           SET finished_at = v_finished
          WHERE r.client_account_id = p_client_account_id
            AND r.id = v_result.run_id;
         UPDATE migration.discovery_flows AS f

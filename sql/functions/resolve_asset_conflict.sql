@@ -85,19 +85,16 @@ BEGIN
     IF p_action = 'create_new' THEN
         v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
         v_asset_id := gen_random_uuid();
-        INSERT INTO migration.assets
-        SELECT n.*
-          FROM jsonb_populate_record(NULL::migration.assets, discovery._asset_row(
-                   v_conflict.new_asset_data,
-                   jsonb_build_object(
-                       'client_account_id', p_client_account_id, 'engagement_id', p_engagement_id, 'id', v_asset_id,
-                       'discovery_flow_id', v_flow.id, 'master_flow_id', v_flow.master_flow_id,
-                       'raw_import_records_id', v_conflict.raw_import_record_id,
-                       'field_mappings_used', discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
-                       'discovery_method', 'flow_based',
-                       'discovery_source', coalesce(v_conflict.new_asset_data -> 'discovery_source',
-                                                    to_jsonb(coalesce(v_import.source_system, v_import.import_type))),
-                       'created_at', v_now, 'updated_at', v_now))) AS n;
+        EXECUTE 'INSERT INTO migration.assets ' || discovery._asset_values_sql('$5', jsonb_build_object(
+                    'client_account_id', '$1', 'engagement_id', '$2', 'id', '$3', 'discovery_flow_id', '$4',
+                    'master_flow_id', '$6', 'raw_import_records_id', '$7', 'field_mappings_used', '$8',
+                    'discovery_method', '''flow_based''',
+                    'discovery_source', 'coalesce($5 ->> ''discovery_source'', $9)', 'created_at', '$10',
+                    'updated_at', '$10'), '(SELECT 1) AS one')
+          USING p_client_account_id, p_engagement_id, v_asset_id, v_flow.id, v_conflict.new_asset_data,
+                v_flow.master_flow_id, v_conflict.raw_import_record_id,
+                discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
+                coalesce(v_import.source_system, v_import.import_type), v_now;
     ELSE
         v_asset_id := v_conflict.existing_asset_id;
         IF NOT EXISTS (SELECT FROM migration.assets AS a

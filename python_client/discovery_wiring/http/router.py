@@ -170,7 +170,7 @@ WiringHealthDocument = create_model(
     "WiringHealthDocument",
     __doc__="The wiring_health document: the ten gap counts, health_status, raw_records_pending, tenant, "
             "import_quality, and with ?detail=true up to 10 sample IDs per count.",
-    **{key: (int, ...) for key in HEALTH_KEYS},
+    **dict.fromkeys(HEALTH_KEYS, (int, ...)),
     health_status=(Literal["healthy", "unhealthy"], ...),
     raw_records_pending=(int, ...),
     tenant=(TenantIds, ...),
@@ -182,7 +182,7 @@ UndoDocument = create_model(
     "UndoDocument",
     __doc__="What undo_import did (or, in a dry run, would do).",
     dry_run=(bool, ...),
-    **{key: (int, ...) for key in UNDO_COUNTS},
+    **dict.fromkeys(UNDO_COUNTS, (int, ...)),
 )
 
 
