@@ -1741,7 +1741,11 @@ DECLARE
 BEGIN
     -- Changes: per asset and field, this import's changes since its first
     -- one; revertible when the field still holds the newest one's value and
-    -- no other change of it came in between.
+    -- no other change of it came in between. A change reverted by an earlier
+    -- undo and the entry logging that revert (no run, conflict or record:
+    -- only this function writes such entries) cancel out: neither counts as
+    -- a change in between, so imports undone newest first restore the values
+    -- before the oldest.
     EXECUTE format($revert$
         WITH mine AS (
             SELECT c.*
@@ -1773,7 +1777,8 @@ BEGIN
                           AND o.field = p.field
                           AND o.changed_at >= p.first_at
                           AND o.id <> ALL (p.change_ids)
-                          AND o.reverted_at IS NULL) AS revertible
+                          AND o.reverted_at IS NULL
+                          AND num_nonnulls(o.run_id, o.conflict_id, o.raw_import_record_id) > 0) AS revertible
               FROM per_field AS p
               JOIN migration.assets AS a
                 ON a.client_account_id = $1
