@@ -556,6 +556,7 @@ AS $$
 DECLARE
     v_flow_master_flow_id uuid;
     v_raw_asset_id uuid;
+    v_engagement_id uuid;
 BEGIN
     IF p_discovery_method IS DISTINCT FROM 'flow_based' THEN
         RETURN NULL;
@@ -563,12 +564,15 @@ BEGIN
     IF p_discovery_flow_id IS NULL THEN
         RETURN 'discovery_flow_id is null';
     END IF;
-    SELECT f.master_flow_id INTO v_flow_master_flow_id
+    -- Each lookup names exactly the primary key and compares the engagement
+    -- afterwards: with statistics that do not know the tenant yet, a
+    -- condition on (client_account_id, engagement_id) ties with the primary
+    -- key and the planner may scan the tenant's listing index instead.
+    SELECT f.master_flow_id, f.engagement_id INTO v_flow_master_flow_id, v_engagement_id
       FROM migration.discovery_flows AS f
      WHERE f.client_account_id = p_client_account_id
-       AND f.engagement_id = p_engagement_id
        AND f.id = p_discovery_flow_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR v_engagement_id IS DISTINCT FROM p_engagement_id THEN
         RETURN 'discovery_flow_id names no discovery flow of its tenant';
     END IF;
     IF p_master_flow_id IS DISTINCT FROM v_flow_master_flow_id THEN
@@ -577,12 +581,11 @@ BEGIN
     IF p_raw_import_records_id IS NULL THEN
         RETURN 'raw_import_records_id is null';
     END IF;
-    SELECT r.asset_id INTO v_raw_asset_id
+    SELECT r.asset_id, r.engagement_id INTO v_raw_asset_id, v_engagement_id
       FROM migration.raw_import_records AS r
      WHERE r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
        AND r.id = p_raw_import_records_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR v_engagement_id IS DISTINCT FROM p_engagement_id THEN
         RETURN 'raw_import_records_id names no raw record of its tenant';
     END IF;
     IF v_raw_asset_id IS DISTINCT FROM p_asset_id THEN
@@ -680,10 +683,9 @@ BEGIN
       INTO v_asset
       FROM migration.assets AS a
      WHERE a.client_account_id = OLD.client_account_id
-       AND a.engagement_id = OLD.engagement_id
-       AND a.id = OLD.asset_id
-       AND a.raw_import_records_id = OLD.id;
-    IF FOUND AND v_asset.discovery_method = 'flow_based'
+       AND a.id = OLD.asset_id;
+    IF FOUND AND v_asset.engagement_id = OLD.engagement_id AND v_asset.raw_import_records_id = OLD.id
+       AND v_asset.discovery_method = 'flow_based'
        AND migration.wiring_problem(v_asset.client_account_id, v_asset.engagement_id, v_asset.id,
                                     v_asset.discovery_method, v_asset.discovery_flow_id, v_asset.master_flow_id,
                                     v_asset.raw_import_records_id) IS NULL THEN

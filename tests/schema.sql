@@ -1738,7 +1738,28 @@ DECLARE
     v_deleted bigint;
     v_discarded bigint;
     v_closed bigint;
+    v_records uuid[];
+    v_created uuid[];
 BEGIN
+    -- Every statement below is driven from these two arrays through indexes
+    -- (never a join of the import back to its tables, which stale statistics
+    -- turn into a nested loop over the tenant).
+    v_records := ARRAY(
+        SELECT r.id
+          FROM migration.raw_import_records AS r
+         WHERE r.client_account_id = p_client_account_id
+           AND r.engagement_id = p_engagement_id
+           AND r.data_import_id = p_data_import_id
+    );
+    v_created := ARRAY(
+        SELECT a.id
+          FROM migration.assets AS a
+         WHERE a.raw_import_records_id = ANY (v_records)
+           AND a.client_account_id = p_client_account_id
+           AND a.engagement_id = p_engagement_id
+           AND a.deleted_at IS NULL
+    );
+
     -- Changes: per asset and field, this import's changes since its first
     -- one; revertible when the field still holds the newest one's value and
     -- no other change of it came in between. A change reverted by an earlier
@@ -1750,12 +1771,9 @@ BEGIN
         WITH mine AS (
             SELECT c.*
               FROM migration.asset_changes AS c
-              JOIN migration.raw_import_records AS r
-                ON r.client_account_id = c.client_account_id
-               AND r.id = c.raw_import_record_id
-             WHERE c.client_account_id = $1
+             WHERE c.raw_import_record_id = ANY ($3)
+               AND c.client_account_id = $1
                AND c.engagement_id = $2
-               AND r.data_import_id = $3
                AND c.reverted_at IS NULL
         ),
         per_field AS (
@@ -1812,28 +1830,22 @@ BEGIN
           FROM (SELECT count(*) FROM logged) AS written
     $revert$, discovery._apply_changes_sql('$1', '$2', '$4', 'NULL::uuid', 'NULL::uuid'))
     INTO v_reverted, v_kept
-    USING p_client_account_id, p_engagement_id, p_data_import_id, v_now;
+    USING p_client_account_id, p_engagement_id, v_records, v_now;
 
-    -- Assets it created that another import's record links: that record becomes their origin.
+    -- Assets it created that another import's record links: the first such
+    -- record becomes their origin.
     WITH rehomed AS (
-        SELECT DISTINCT ON (a.id) a.id, o.id AS record_id, f.id AS discovery_flow_id, f.master_flow_id
-          FROM migration.assets AS a
-          JOIN migration.raw_import_records AS mine
-            ON mine.client_account_id = a.client_account_id
-           AND mine.id = a.raw_import_records_id
-          JOIN migration.raw_import_records AS o
-            ON o.client_account_id = a.client_account_id
-           AND o.asset_id = a.id
-           AND o.data_import_id <> p_data_import_id
+        SELECT DISTINCT ON (o.asset_id) o.asset_id AS id, o.id AS record_id, f.id AS discovery_flow_id,
+               f.master_flow_id
+          FROM migration.raw_import_records AS o
           JOIN migration.discovery_flows AS f
-            ON f.client_account_id = o.client_account_id
-           AND f.engagement_id = o.engagement_id
+            ON f.client_account_id = p_client_account_id
            AND f.data_import_id = o.data_import_id
-         WHERE a.client_account_id = p_client_account_id
-           AND a.engagement_id = p_engagement_id
-           AND mine.data_import_id = p_data_import_id
-           AND a.deleted_at IS NULL
-         ORDER BY a.id, o.processed_at, o.id
+           AND f.engagement_id = o.engagement_id
+         WHERE o.asset_id = ANY (v_created)
+           AND o.client_account_id = p_client_account_id
+           AND o.data_import_id <> p_data_import_id
+         ORDER BY o.asset_id, o.processed_at, o.id
     )
     UPDATE migration.assets AS a
        SET raw_import_records_id = r.record_id,
@@ -1849,13 +1861,9 @@ BEGIN
         UPDATE migration.assets AS a
            SET deleted_at = v_now,
                updated_at = v_now
-          FROM migration.raw_import_records AS mine
          WHERE a.client_account_id = p_client_account_id
-           AND a.engagement_id = p_engagement_id
-           AND mine.client_account_id = a.client_account_id
-           AND mine.id = a.raw_import_records_id
-           AND mine.data_import_id = p_data_import_id
-           AND a.deleted_at IS NULL
+           AND a.id = ANY (v_created)
+           AND a.raw_import_records_id = ANY (v_records)
         RETURNING 1
     )
     SELECT count(*) INTO v_deleted FROM deleted;
@@ -3860,10 +3868,9 @@ BEGIN
       INTO v_asset
       FROM migration.assets AS a
      WHERE a.client_account_id = OLD.client_account_id
-       AND a.engagement_id = OLD.engagement_id
-       AND a.id = OLD.asset_id
-       AND a.raw_import_records_id = OLD.id;
-    IF FOUND AND v_asset.discovery_method = 'flow_based'
+       AND a.id = OLD.asset_id;
+    IF FOUND AND v_asset.engagement_id = OLD.engagement_id AND v_asset.raw_import_records_id = OLD.id
+       AND v_asset.discovery_method = 'flow_based'
        AND migration.wiring_problem(v_asset.client_account_id, v_asset.engagement_id, v_asset.id,
                                     v_asset.discovery_method, v_asset.discovery_flow_id, v_asset.master_flow_id,
                                     v_asset.raw_import_records_id) IS NULL THEN
@@ -3948,6 +3955,7 @@ AS $function$
 DECLARE
     v_flow_master_flow_id uuid;
     v_raw_asset_id uuid;
+    v_engagement_id uuid;
 BEGIN
     IF p_discovery_method IS DISTINCT FROM 'flow_based' THEN
         RETURN NULL;
@@ -3955,12 +3963,15 @@ BEGIN
     IF p_discovery_flow_id IS NULL THEN
         RETURN 'discovery_flow_id is null';
     END IF;
-    SELECT f.master_flow_id INTO v_flow_master_flow_id
+    -- Each lookup names exactly the primary key and compares the engagement
+    -- afterwards: with statistics that do not know the tenant yet, a
+    -- condition on (client_account_id, engagement_id) ties with the primary
+    -- key and the planner may scan the tenant's listing index instead.
+    SELECT f.master_flow_id, f.engagement_id INTO v_flow_master_flow_id, v_engagement_id
       FROM migration.discovery_flows AS f
      WHERE f.client_account_id = p_client_account_id
-       AND f.engagement_id = p_engagement_id
        AND f.id = p_discovery_flow_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR v_engagement_id IS DISTINCT FROM p_engagement_id THEN
         RETURN 'discovery_flow_id names no discovery flow of its tenant';
     END IF;
     IF p_master_flow_id IS DISTINCT FROM v_flow_master_flow_id THEN
@@ -3969,12 +3980,11 @@ BEGIN
     IF p_raw_import_records_id IS NULL THEN
         RETURN 'raw_import_records_id is null';
     END IF;
-    SELECT r.asset_id INTO v_raw_asset_id
+    SELECT r.asset_id, r.engagement_id INTO v_raw_asset_id, v_engagement_id
       FROM migration.raw_import_records AS r
      WHERE r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
        AND r.id = p_raw_import_records_id;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR v_engagement_id IS DISTINCT FROM p_engagement_id THEN
         RETURN 'raw_import_records_id names no raw record of its tenant';
     END IF;
     IF v_raw_asset_id IS DISTINCT FROM p_asset_id THEN
