@@ -56,15 +56,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import _cluster
 import psycopg
 import pytest
-from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
 from psycopg.conninfo import conninfo_to_dict
 
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
 from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
+
+import _cluster
+from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
 
 
 def _create_database(server_url: str, name: str, template: str | None = None) -> None:

@@ -9,10 +9,34 @@ import uuid
 import psycopg
 import pytest
 
-from _support import (T, add_raw_records, asset, assets_of_tenant, cleanse_records, counts, create_assets,
-                      create_data_import, j, list_assets, new_tenant, persist_cleansed_data, raises_wr,
-                      raw_records, register_tenant, resolve_flow, row, rows, run_flow, set_field_mappings,
-                      snapshot, start_discovery_flow, start_flow, suggest_field_mappings, val, wiring_health)
+from _support import (
+    T,
+    add_raw_records,
+    asset,
+    assets_of_tenant,
+    cleanse_records,
+    counts,
+    create_assets,
+    create_data_import,
+    j,
+    list_assets,
+    new_tenant,
+    persist_cleansed_data,
+    raises_wr,
+    raw_records,
+    register_tenant,
+    resolve_flow,
+    row,
+    rows,
+    run_flow,
+    set_field_mappings,
+    snapshot,
+    start_discovery_flow,
+    start_flow,
+    suggest_field_mappings,
+    val,
+    wiring_health,
+)
 
 GAP_KEYS = (
     "assets_missing_discovery_flow_id", "assets_with_unknown_discovery_flow_id",
@@ -208,7 +232,7 @@ def test_suggest_field_mappings_synonyms_and_column_names(conn, t):
     imp = create_data_import(conn, t)
     keys = list(SYNONYMS) + list(COLUMN_NAMES) + ["Owner Team"]
     # every key appears in some record, not all in every record
-    add_raw_records(conn, t, imp, [{k: "x" for k in keys[:6]}, {k: "y" for k in keys[6:]}, {"Only Here": 1}])
+    add_raw_records(conn, t, imp, [dict.fromkeys(keys[:6], "x"), dict.fromkeys(keys[6:], "y"), {"Only Here": 1}])
     suggestions = {s["source_field"]: s for s in suggest_field_mappings(conn, t, imp)}
     assert set(suggestions) == set(keys) | {"Only Here"}
     # one source per asset column: the best (a column's own name, else the first synonym by name);
@@ -234,7 +258,7 @@ def test_suggest_field_mappings_is_deterministic(conn, t):
     first = create_data_import(conn, t)
     add_raw_records(conn, t, first, [{k: f"v{i}" for i, k in enumerate(keys)}])
     second = create_data_import(conn, t)  # same headers, other order and values
-    add_raw_records(conn, t, second, [{k: "other" for k in reversed(keys)}, {keys[0]: ""}])
+    add_raw_records(conn, t, second, [dict.fromkeys(reversed(keys), "other"), {keys[0]: ""}])
     one = suggest_field_mappings(conn, t, first)
     assert suggest_field_mappings(conn, t, first) == one
     key = lambda s: s["source_field"]  # noqa: E731
@@ -368,7 +392,7 @@ def test_cleanse_records_only_touches_unprocessed_records(conn, t):
     assert after[4]["cleansed_data"]["hostname"] == "late01" and after[4]["is_valid"] is True
 
 
-# -- persist_cleansed_data ---------------------------------------------------------------------------------------
+# -- persist_cleansed_data -----------------------------------------------------------------------------------
 
 def test_persist_cleansed_data_writes_results_used_by_create_assets(conn, t):
     flow = start_flow(conn, t, [{"hostname": "raw1"}, {"hostname": "raw2"}, {"hostname": "raw3"}])
@@ -450,7 +474,7 @@ def test_persist_cleansed_data_malformed_is_wr005(conn, t, element):
     assert raw_records(conn, flow.data_import_id)[0]["cleansed_data"] is None
 
 
-# -- create_assets_from_discovery: derived mode -----------------------------------------------------------------
+# -- create_assets_from_discovery: derived mode --------------------------------------------------------------
 
 def test_derived_mode_creates_and_wires_assets(conn, t):
     records = [
@@ -645,7 +669,7 @@ def test_already_linked_record_is_never_relinked(conn, t):
     assert wiring_health(conn, t)["health_status"] == "healthy"
 
 
-# -- create_assets_from_discovery: supplied mode --------------------------------------------------------------------
+# -- create_assets_from_discovery: supplied mode -------------------------------------------------------------
 
 def test_supplied_mode_handles_only_the_given_records(conn, t):
     flow = start_flow(conn, t, [{"hostname": "raw-1"}, {"hostname": "raw-2"}, {"hostname": "raw-3"}])
@@ -720,7 +744,7 @@ def test_supplied_mode_malformed_is_wr005(conn, t, payload):
     assert assets_of_tenant(conn, t) == []
 
 
-# -- idempotence, dry run, run rows, flow phase -------------------------------------------------------------------
+# -- idempotence, dry run, run rows, flow phase --------------------------------------------------------------
 
 def rich_flow(conn, t):
     """A committed flow whose inventory gives every outcome once; the assets it
@@ -846,7 +870,7 @@ def test_create_assets_on_an_empty_import(conn, t):
     assert snapshot(conn) == before
 
 
-# -- list_assets ----------------------------------------------------------------------------------------------------
+# -- list_assets ---------------------------------------------------------------------------------------------
 
 REQUIRED_ASSET_KEYS = {"id", "name", "asset_type", "hostname", "ip_address", "discovery_flow_id",
                        "master_flow_id", "status", "created_at"}
@@ -951,7 +975,7 @@ def test_list_assets_unknown_flow_is_wr002(conn, t):
             list_assets(conn, t, flow_id=flow_id)
 
 
-# -- wiring_health ------------------------------------------------------------------------------------------------------
+# -- wiring_health -------------------------------------------------------------------------------------------
 
 def test_wiring_health_healthy_on_clean_data(conn, t):
     flow = rich_flow(conn, t)
@@ -1025,7 +1049,7 @@ def test_wiring_health_samples_hold_at_most_ten_ids(conn, t):
     assert set(report["samples"]["processed_records_missing_asset_id"]) <= ids
 
 
-# -- resolve_flow ---------------------------------------------------------------------------------------------------------
+# -- resolve_flow --------------------------------------------------------------------------------------------
 
 def test_resolve_flow_maps_every_id_kind_to_the_same_triple(conn, t):
     flow = start_flow(conn, t, [{"hostname": "a"}])
@@ -1047,7 +1071,7 @@ def test_resolve_flow_unknown_is_wr002(conn, t):
             resolve_flow(conn, t, any_id)
 
 
-# -- errors common to every function ------------------------------------------------------------------------------------
+# -- errors common to every function -------------------------------------------------------------------------
 
 X = uuid.uuid4()  # any UUID: the tenant check comes first
 API_CALLS = {
@@ -1183,7 +1207,7 @@ def test_unknown_import_is_wr003(conn, t, call):
     assert snapshot(conn) == before
 
 
-# -- a call that raises changes nothing; no function commits --------------------------------------------------------------
+# -- a call that raises changes nothing; no function commits -------------------------------------------------
 
 FAILING_CALLS = {
     "create_assets_supplied_wr004": ("WR004", lambda c, t, f, r: create_assets(c, t, f.discovery_flow_id, [

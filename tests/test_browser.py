@@ -21,10 +21,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from _scenarios import load_inventory
 
 from discovery_wiring import DiscoveryClient
 from discovery_wiring.results import HEALTH_KEYS
+
+from _scenarios import load_inventory
 
 CHROMIUM = Path(os.environ.get("DW_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

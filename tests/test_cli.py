@@ -10,7 +10,6 @@ import uuid
 
 import psycopg
 import pytest
-from _scenarios import load_inventory
 from click.testing import CliRunner
 from psycopg import sql
 
@@ -18,6 +17,8 @@ from discovery_wiring import DiscoveryClient
 from discovery_wiring.cli import QUICKSTART_CLIENT_ID, main
 from discovery_wiring.db import url_with_database
 from discovery_wiring.resources import sample_file
+
+from _scenarios import load_inventory
 
 
 @pytest.fixture

@@ -22,10 +22,26 @@ from typing import Any
 import psycopg
 import pytest
 
-from _hard import (GAP_KEYS, canonical_import, cloned_database, duplicate_live_hostnames, independent_gaps,
-                   records_linked_twice, status_counts)
-from _support import (add_raw_records, create_assets, create_data_import, j, new_tenant, rows,
-                      start_discovery_flow, val, wiring_health)
+from _hard import (
+    GAP_KEYS,
+    canonical_import,
+    cloned_database,
+    duplicate_live_hostnames,
+    independent_gaps,
+    records_linked_twice,
+    status_counts,
+)
+from _support import (
+    add_raw_records,
+    create_assets,
+    create_data_import,
+    j,
+    new_tenant,
+    rows,
+    start_discovery_flow,
+    val,
+    wiring_health,
+)
 
 pytestmark = pytest.mark.xdist_group("concurrency")  # one worker builds the shared database and the serial result
 
@@ -166,7 +182,7 @@ def test_eight_callers_on_one_flow_end_as_one_serial_caller(shared_url, serial_o
         assert_tenant_sound(conn, tenant)
 
 
-# -- four flows of one tenant sharing half their hostnames ---------------------------------------------------------------
+# -- four flows of one tenant sharing half their hostnames ---------------------------------------------------
 
 FLOWS = 4
 PER_FLOW = 2_500
@@ -253,7 +269,7 @@ def flow_links(conn, flows: list[dict]) -> list[tuple]:
                    index.get(r["origin_import"]), r["origin_row"]) for r in found)
 
 
-# -- performance traps found while writing these tests ----------------------------------------------------------------------
+# -- performance traps found while writing these tests -------------------------------------------------------
 
 def test_a_flow_loaded_into_a_populated_table_is_not_planned_quadratically(db_url):
     """A 10,000-record flow of a second tenant, loaded after a 20,000-record

@@ -19,8 +19,20 @@ import psycopg
 import pytest
 
 from _hard import GAP_KEYS, independent_gaps, pending_conflicts, resolve_conflict
-from _support import (T, asset, create_assets, new_tenant, raises_wr, raw_records, row, rows, run_flow,
-                      snapshot, val, wiring_health)
+from _support import (
+    T,
+    asset,
+    create_assets,
+    new_tenant,
+    raises_wr,
+    raw_records,
+    row,
+    rows,
+    run_flow,
+    snapshot,
+    val,
+    wiring_health,
+)
 
 ASSET_A = {"fqdn": "alpha.a.example.com", "ip_address": "10.0.0.1", "operating_system": "linux", "os_version": "8",
            "cpu_cores": "2", "memory_gb": "4", "environment": "dev", "location": "paris", "asset_type": "server",

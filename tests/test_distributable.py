@@ -68,7 +68,7 @@ NOT_FUNCTIONS = {
 }
 
 
-# -- the catalog, read once --------------------------------------------------------------------------------------------
+# -- the catalog, read once ----------------------------------------------------------------------------------
 
 @dataclass
 class Function:
@@ -175,7 +175,7 @@ def report(problems: list[str], what: str) -> None:
     assert not problems, f"{len(problems)} {what} (Citus, issue 13):\n  " + "\n  ".join(problems)
 
 
-# -- tables and keys ----------------------------------------------------------------------------------------------------
+# -- tables and keys -----------------------------------------------------------------------------------------
 
 def test_every_tenant_table_has_client_account_id(catalog):
     problems = [f"migration.{t}: no column {catalog.distribution_column(t)}"
@@ -213,7 +213,7 @@ def test_no_sequence_fills_a_column_narrower_than_bigint(catalog):
     report(problems, "column(s) filled by a sequence")
 
 
-# -- functions ----------------------------------------------------------------------------------------------------------
+# -- functions -----------------------------------------------------------------------------------------------
 
 def test_every_api_function_takes_the_tenant_first(catalog):
     problems = [f"{f.signature}: first argument {f.argument_names[:1]} {f.argument_types[:1]}"
@@ -321,7 +321,7 @@ def test_no_function_analyzes_or_reads_statistics_of_a_tenant_table(catalog):
     report(problems, "statistics use(s) of a tenant table inside a function")
 
 
-# -- reading function bodies --------------------------------------------------------------------------------------------
+# -- reading function bodies ---------------------------------------------------------------------------------
 
 def strip_comments(text: str) -> str:
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
@@ -515,7 +515,7 @@ def calls_of(text: str, catalog: Catalog, level: str) -> list[str]:
     return sorted(set(found))
 
 
-# -- the body readers on known cases (no database) ---------------------------------------------------------------------
+# -- the body readers on known cases (no database) -----------------------------------------------------------
 
 def _fake_catalog(source: str) -> Catalog:
     cat = Catalog(tables={"assets": ["client_account_id", "id", "name", "custom_attributes", "updated_at"]})

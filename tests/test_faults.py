@@ -48,8 +48,17 @@ import psycopg
 import pytest
 
 from _hard import cloned_database, fingerprint, md5_tables
-from _support import (add_raw_records, create_assets, create_data_import, j, new_tenant, row, run_flow,
-                      start_discovery_flow, val)
+from _support import (
+    add_raw_records,
+    create_assets,
+    create_data_import,
+    j,
+    new_tenant,
+    row,
+    run_flow,
+    start_discovery_flow,
+    val,
+)
 
 pytestmark = pytest.mark.xdist_group("faults")  # one worker builds the 100,000 records once
 

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
-from _scenarios import load_inventory
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
@@ -27,6 +26,8 @@ from discovery_wiring.http import (
     router,
 )
 from discovery_wiring.results import HEALTH_KEYS, UNDO_COUNTS
+
+from _scenarios import load_inventory
 
 PROBLEM = "application/problem+json"
 

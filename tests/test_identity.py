@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from _support import T, asset, assets_of_tenant, counts, create_assets, new_tenant, raw_records, rows, run_flow, start_flow
+from _support import (
+    T,
+    asset,
+    assets_of_tenant,
+    counts,
+    new_tenant,
+    raw_records,
+    rows,
+    run_flow,
+    start_flow,
+)
 
 ZERO = {"created": 0, "matched": 0, "conflicts": 0, "invalid": 0, "already_linked": 0, "updated": 0}
 
@@ -26,7 +36,7 @@ def import_one(conn, t, record, name="next", **options):
     return flow, result, raw_records(conn, flow.data_import_id)[0]
 
 
-# -- the highest key both have decides ---------------------------------------------------------------------------------
+# -- the highest key both have decides -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("existing, incoming, same", [
     # external IDs: equal in a shared namespace wins over every lower key ...
@@ -98,7 +108,7 @@ def test_within_one_call_a_host_name_joins_its_one_fqdn(conn, t):
     assert counts(result) == {**ZERO, "created": 4, "matched": 1}
 
 
-# -- reconciliation ---------------------------------------------------------------------------------------------------------
+# -- reconciliation ------------------------------------------------------------------------------------------
 
 BASE = {"hostname": "srv1", "name": "Server One", "operating_system": "Ubuntu 20.04", "cpu_cores": "8",
         "environment": "Production", "rack": "R1"}

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from _support import (Flow, add_raw_records, new_tenant, raw_records, row, rows, run_flow, start_flow, val,
-                      wiring_health)
+from _support import Flow, add_raw_records, new_tenant, raw_records, row, rows, run_flow, start_flow, val, wiring_health
 
 FK_VIOLATION = "23503"
 CHECK_VIOLATION = "23514"
@@ -216,7 +215,7 @@ def test_link_columns_carry_no_check_or_not_null(conn):
             assert column not in definition, definition
 
 
-# -- invariant 3: a flow-based asset is wired when its transaction commits ----------------------------------------
+# -- invariant 3: a flow-based asset is wired when its transaction commits -----------------------------------
 
 def insert_asset(side: Side, asset_id, *, flow=True, raw_id=None, method="flow_based", master=True):
     return ("insert into migration.assets (client_account_id, engagement_id, id, name, hostname,"
@@ -355,7 +354,7 @@ def test_updating_other_columns_of_a_wired_asset_is_allowed(conn, sides, writer)
     assert_still_wired(conn, a)
 
 
-# -- ID meanings ------------------------------------------------------------------------------------------------------
+# -- ID meanings ---------------------------------------------------------------------------------------------
 
 def test_discovery_flow_id_holding_a_flow_id_is_rejected(conn, sides, writer):
     a = sides["a"]
@@ -392,7 +391,7 @@ def test_writing_the_legacy_flow_id_is_rejected(conn, sides, writer):
     assert_still_wired(conn, a)
 
 
-# -- restore of legacy rows ---------------------------------------------------------------------------------------------
+# -- restore of legacy rows ----------------------------------------------------------------------------------
 
 def test_a_restore_in_replica_mode_may_hold_unlinked_legacy_rows(conn, sides):
     """As a superuser with session_replication_role = replica (pg_restore of the

@@ -28,15 +28,27 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from _hard import (GAP_KEYS, gap_counts, independent_gaps, not_valid_constraints, repair, replica,
-                   validate_constraints)
-from _support import (T, add_raw_records, create_assets, new_tenant, raises_wr, raw_records, row, rows, run_flow,
-                      snapshot, start_flow, wiring_health)
+from _hard import GAP_KEYS, gap_counts, independent_gaps, not_valid_constraints, repair, replica, validate_constraints
+from _support import (
+    T,
+    add_raw_records,
+    create_assets,
+    new_tenant,
+    raises_wr,
+    raw_records,
+    row,
+    rows,
+    run_flow,
+    snapshot,
+    start_flow,
+    wiring_health,
+)
 
 REPAIR_KINDS = ("discovery_flow_id_from_flow_id", "discovery_flow_id_from_legacy_flow_id",
                 "discovery_flow_id_from_raw_import", "master_flow_id_from_discovery_flow",
@@ -57,11 +69,12 @@ class Expect:
         def union(a, b):
             return {k: a.get(k, set()) | b.get(k, set()) for k in {*a, *b}}
         return Expect(union(self.gaps, other.gaps),
-                      {k: self.repaired.get(k, 0) + other.repaired.get(k, 0) for k in {*self.repaired, *other.repaired}},
+                      {k: self.repaired.get(k, 0) + other.repaired.get(k, 0)
+                       for k in {*self.repaired, *other.repaired}},
                       union(self.remaining, other.remaining), self.blocked | other.blocked, self.wired | other.wired)
 
 
-# -- building blocks ------------------------------------------------------------------------------------------------------
+# -- building blocks -----------------------------------------------------------------------------------------
 
 def settled(conn, t, p: str):
     """A flow run through the API: hosts p-a, p-b, p-c, p-dup and p-DUP (the
@@ -99,7 +112,7 @@ def legacy_flow(conn, t, p: str, hosts: list[str]):
     return flow, raw_records(conn, flow.data_import_id)
 
 
-# -- the scenarios: each (conn, tenant, prefix) -> Expect ---------------------------------------------------------------
+# -- the scenarios: each (conn, tenant, prefix) -> Expect ----------------------------------------------------
 
 def flow_id_in_discovery_flow_id(conn, t, p):
     flow, recs = settled(conn, t, p)
@@ -286,7 +299,7 @@ SCENARIOS: dict[str, Callable] = {f.__name__: f for f in (
 )}
 
 
-# -- the common checks ----------------------------------------------------------------------------------------------------
+# -- the common checks ---------------------------------------------------------------------------------------
 
 def as_counts(gaps: dict[str, set]) -> dict[str, int]:
     return {k: len(gaps.get(k, ())) for k in GAP_KEYS}
@@ -454,7 +467,7 @@ def test_repair_of_an_unknown_tenant_is_wr001(conn):
         repair(conn, T(uuid.uuid4(), uuid.uuid4()), dry_run=False)
 
 
-# -- the CLI: discovery-wiring repair --all --apply --validate --------------------------------------------------------------
+# -- the CLI: discovery-wiring repair --all --apply --validate -----------------------------------------------
 
 def cli(db_url, *args, expect: int):
     """The installed CLI in a subprocess (its console width is fixed at import:
@@ -470,7 +483,8 @@ def cli(db_url, *args, expect: int):
 def test_cli_repairs_every_tenant_and_validates_the_foreign_keys(db_url, conn, t):
     other = new_tenant(conn, name="Second")
     conn.commit()
-    expect_t = flow_based_with_only_legacy_flow_id(conn, t, "a").merge(back_pointer_null_asset_names_record(conn, t, "b"))
+    expect_t = flow_based_with_only_legacy_flow_id(conn, t, "a").merge(
+        back_pointer_null_asset_names_record(conn, t, "b"))
     expect_o = flow_id_in_discovery_flow_id(conn, other, "c").merge(
         back_pointer_orphan_asset_names_record(conn, other, "d"))
     conn.commit()
@@ -515,7 +529,7 @@ def test_cli_validate_names_what_still_blocks_and_fails(db_url, conn, t):
     conn.rollback()
 
 
-# -- repair and conflicts ---------------------------------------------------------------------------------------------------
+# -- repair and conflicts ------------------------------------------------------------------------------------
 
 def test_repair_leaves_a_record_waiting_in_a_pending_conflict_to_its_resolver(conn, t):
     """A legacy asset of a flow whose only unlinked record of that hostname is

@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from _scenarios import CONFLICT_NAMES
-from _support import row
 
 from discovery_wiring import ConflictNotFound, DiscoveryClient, FlowStateForbids, Tenant
+
+from _scenarios import CONFLICT_NAMES
+from _support import row
 
 
 def state(conn, data_import_id) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 
 from discovery_wiring.db import url_with_database
-from discovery_wiring.migrate import (applied_migrations, discovery_sql_files, migrate, rollback, yoyo_url)
+from discovery_wiring.migrate import applied_migrations, discovery_sql_files, migrate, rollback, yoyo_url
 from discovery_wiring.resources import migrations_dir, sql_dir
 
 ISSUE_2_FUNCTIONS = {
@@ -91,7 +91,7 @@ def test_fresh_apply(empty_db_url):
         assert schemas == {"migration", "discovery", "discovery_health"}
         functions = {r[0] for r in conn.execute(
             "SELECT proname FROM pg_proc WHERE pronamespace = 'discovery'::regnamespace")}
-        assert ISSUE_2_FUNCTIONS <= functions
+        assert functions >= ISSUE_2_FUNCTIONS
         roles = {r[0] for r in conn.execute(
             "SELECT rolname FROM pg_roles WHERE rolname LIKE 'discovery\\_%'")}
         assert {"discovery_owner", "discovery_app", "discovery_analyst"} <= roles

@@ -7,11 +7,11 @@ which two columns never silently fill one asset column.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from discovery_wiring import profiles
 from discovery_wiring.profiles import (
     CatalogError,
@@ -66,8 +66,8 @@ NETBOX_DEVICES_API = ["id", "url", "display_url", "display", "name", "device_typ
                       "last_updated", "console_port_count", "interface_count"]
 NETBOX_VMS_CSV = ["ID", "Name", "Status", "Site", "Cluster", "Device", "Role", "Tenant", "Platform", "vCPUs",
                   "Memory (MB)", "Disk (GB)", "IPv4 Address", "IPv6 Address", "IP Address", "Description"]
-NETBOX_VMS_API = ["id", "url", "display_url", "display", "name", "status", "site", "cluster", "device", "serial", "role",
-                  "tenant", "platform", "primary_ip", "primary_ip4", "primary_ip6", "vcpus", "memory", "disk",
+NETBOX_VMS_API = ["id", "url", "display_url", "display", "name", "status", "site", "cluster", "device", "serial",
+                  "role", "tenant", "platform", "primary_ip", "primary_ip4", "primary_ip6", "vcpus", "memory", "disk",
                   "description", "comments", "config_template", "local_context_data", "tags", "custom_fields",
                   "config_context", "created", "last_updated", "interface_count", "virtual_disk_count"]
 SNIPEIT_EXPORT = ["ID", "Company", "Asset Name", "Asset Tag", "Serial", "Model", "Model No.", "Category", "Status",

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import random
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from discovery_wiring import loading, readers
 from discovery_wiring.readers import ReadError, open_source
 
@@ -236,7 +236,8 @@ NETBOX_PAGE = {
         {"id": 5, "name": "dmi01-akron-rtr01", "status": {"value": "active", "label": "Active"},
          "site": {"id": 2, "name": "DM-Akron", "slug": "dm-akron"}, "primary_ip4": {"address": "10.0.0.1/24"},
          "tags": [{"name": "core"}]},
-        {"id": 6, "name": "dmi01-albany-rtr01", "status": {"value": "planned", "label": "Planned"}, "primary_ip4": None},
+        {"id": 6, "name": "dmi01-albany-rtr01", "status": {"value": "planned", "label": "Planned"},
+         "primary_ip4": None},
     ],
 }
 

@@ -23,9 +23,10 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
-from _support import rows
 from discovery_wiring import DiscoveryClient, Tenant, pipeline
 from discovery_wiring.cli import QUICKSTART_CLIENT_ID, QUICKSTART_ENGAGEMENT_ID, main
+
+from _support import rows
 
 REAL = Path(__file__).resolve().parent / "data" / "real-exports"
 RVTOOLS = REAL / "rvtools-sizing-workshop"
@@ -71,7 +72,7 @@ def last_import_records(conn) -> list[dict]:
                                                     import_name desc limit 1) order by r.row_number""")
 
 
-# -- RVTools ---------------------------------------------------------------------------------------------------------------
+# -- RVTools -------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("source", [WORKBOOK, VINFO], ids=["xlsx", "vinfo-csv"])
 def test_rvtools_vinfo_gives_one_asset_per_vm(cli, db, source):
@@ -126,7 +127,7 @@ def test_dry_run_of_the_workbook_shows_what_it_would_become_and_writes_nothing(c
     assert after == before
 
 
-# -- every file, twice ---------------------------------------------------------------------------------------------------------
+# -- every file, twice ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", EVERY_FILE, ids=[p.name for p in EVERY_FILE])
 def test_every_real_export_imported_again_creates_and_changes_nothing(cli, db, path):
@@ -140,7 +141,7 @@ def test_every_real_export_imported_again_creates_and_changes_nothing(cli, db, p
     assert rows(db, "select count(*) as n from migration.asset_changes")[0]["n"] == 0
 
 
-# -- refreshed exports -------------------------------------------------------------------------------------------------------------
+# -- refreshed exports ---------------------------------------------------------------------------------------
 
 def test_a_refreshed_export_updates_its_assets_and_logs_each_change(cli, db):
     cli("run", STOCK / "tests_fixtures_assets_baseline.csv")
@@ -176,7 +177,7 @@ def test_a_refreshed_export_with_on_match_keep_changes_nothing(cli, db):
     assert {r["processing_status"] for r in last_import_records(db)} == {"matched"}
 
 
-# -- identity on the CMDB fixtures ---------------------------------------------------------------------------------------------------
+# -- identity on the CMDB fixtures ---------------------------------------------------------------------------
 
 def test_a_database_sharing_its_servers_ip_is_another_asset(cli, db):
     cli("run", STOCK / "test-data_test_cmdb_import.csv")
@@ -201,7 +202,7 @@ def test_enterprise_cmdb_assets_are_named_by_asset_name_and_na_ips_are_warnings(
         assert [(w["field"], w["severity"]) for w in r["validation_errors"]] == [("ip_address", "warning")]
 
 
-# -- formats, encodings, delimiters ----------------------------------------------------------------------------------------------------
+# -- formats, encodings, delimiters --------------------------------------------------------------------------
 
 ACCENTED = [
     {"Name": "Serveur Réseau Zürich", "IP Address": "10.1.0.1", "OS": "Windows Server 2019", "Location": "Zürich"},
@@ -275,7 +276,7 @@ def test_a_file_of_only_invalid_rows_exits_non_zero(cli, db, tmp_path):
     assert "invalid" in result.output
 
 
-# -- order ----------------------------------------------------------------------------------------------------------------------------
+# -- order ---------------------------------------------------------------------------------------------------
 
 SHUFFLED = [
     {"marker": 0, "hostname": "web01", "ip_address": "10.2.0.1"},
@@ -305,8 +306,9 @@ def test_rows_in_any_order_give_the_same_assets(db_url, order):
             tenant = Tenant(uuid.uuid4(), uuid.uuid4())
             client.register_tenant(tenant, "Order", "Order")
             run = pipeline.import_records(client, tenant, rows_in_order)
-            found = rows(conn, "select r.raw_data ->> 'marker' as marker, r.asset_id from migration.raw_import_records r"
-                               " where r.data_import_id = %s", (run.data_import_id,))
+            found = rows(conn, "select r.raw_data ->> 'marker' as marker, r.asset_id"
+                               " from migration.raw_import_records r where r.data_import_id = %s",
+                         (run.data_import_id,))
             conn.rollback()
         groups: dict = {}
         for f in found:

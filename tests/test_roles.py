@@ -10,6 +10,7 @@ import uuid
 
 import psycopg
 import pytest
+
 from _roles import ANALYST_ROLE, APP_ROLE
 from _support import (
     MIGRATION_TABLES,

@@ -9,7 +9,6 @@ import difflib
 from pathlib import Path
 
 import psycopg
-
 from dump_schema import dump
 
 COMMITTED = Path(__file__).with_name("schema.sql")

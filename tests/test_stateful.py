@@ -28,11 +28,28 @@ import uuid
 import psycopg
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from _hard import GAP_KEYS, duplicate_live_hostnames, independent_gaps, records_linked_twice, repair, resolve_conflict
-from _support import (add_raw_records, cleanse_records, create_assets, create_data_import, new_tenant, row, rows,
-                      snapshot, start_discovery_flow, wiring_health)
+from _support import (
+    add_raw_records,
+    cleanse_records,
+    create_assets,
+    create_data_import,
+    new_tenant,
+    row,
+    rows,
+    snapshot,
+    start_discovery_flow,
+    wiring_health,
+)
 
 HOSTS = ["alpha", "ALPHA", "beta", "gamma", "delta"]
 IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
@@ -64,7 +81,7 @@ class WiringMachine(RuleBasedStateMachine):
         self.legacy_hosts: set[str] = set()          # hostnames of restored legacy rows
         self.resolved: dict[uuid.UUID, uuid.UUID] = {}  # conflict -> asset returned
 
-    # -- helpers ------------------------------------------------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------------------------------------
     @property
     def t(self):
         return self.tenant
@@ -87,7 +104,7 @@ class WiringMachine(RuleBasedStateMachine):
         self.conn.execute("set session_replication_role = origin")
         self.conn.commit()
 
-    # -- the import side --------------------------------------------------------------------------------------------------
+    # -- the import side -------------------------------------------------------------------------------------
     @rule(records=records_strategy)
     def new_import(self, records):
         data_import_id = create_data_import(self.conn, self.t, import_name=f"import {len(self.imports)}")
@@ -154,7 +171,7 @@ class WiringMachine(RuleBasedStateMachine):
         self.conn.commit()
         self.resolved[conflict_id] = linked
 
-    # -- legacy corruption (a restore of the old platform's rows) --------------------------------------------------------
+    # -- legacy corruption (a restore of the old platform's rows) --------------------------------------------
     @precondition(lambda self: self.flows)
     @rule(data=st.data(), kind=st.sampled_from(["clear_back_pointer", "null_origin", "flow_id_as_discovery_flow_id",
                                                  "processed_without_link", "restore_legacy_asset"]))
@@ -218,7 +235,7 @@ class WiringMachine(RuleBasedStateMachine):
         report = wiring_health(self.conn, self.t)
         assert {k: report[k] for k in GAP_KEYS} == real["remaining"]
 
-    # -- invariants ---------------------------------------------------------------------------------------------------------
+    # -- invariants ------------------------------------------------------------------------------------------
     @invariant()
     def api_assets_are_wired(self):
         if not hasattr(self, "tenant"):

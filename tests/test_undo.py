@@ -18,12 +18,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from _scenarios import load_inventory, run_import
-from _support import rows
-
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.profiles import catalog, plan_mappings
 from discovery_wiring.readers import open_source
+
+from _scenarios import load_inventory, run_import
+from _support import rows
 
 WORKBOOK = Path(__file__).resolve().parent / "data" / "real-exports" / "rvtools-sizing-workshop" / \
     "SizingWorkshop-RVTools.xlsx"

@@ -54,7 +54,8 @@ UNKNOWN_CONFIDENCE = 0.3
 MAX_ATTRIBUTE_NAME = 63
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-_CAMEL = re.compile(r"(?<=[^\W\d_][^\W\d_A-Z])(?<![KMGT]i)(?=[A-Z])")  # "TotalSizeInMB" -> "Total Size In MB"; not "MiB"
+# "TotalSizeInMB" -> "Total Size In MB"; not "MiB"
+_CAMEL = re.compile(r"(?<=[^\W\d_][^\W\d_A-Z])(?<![KMGT]i)(?=[A-Z])")
 _NON_WORD = re.compile(r"[\W_]+")
 _NAMESPACE = re.compile(r"[a-z][a-z0-9_]*")
 _RATE_WORDS = {"per", "s", "sec"}
@@ -298,7 +299,8 @@ class Detection:
         """One line for people."""
         best = self.scores[0] if self.scores else None
         if self.profile is not None:
-            return f"profile {self.profile.name} (score {best.score:.2f}: {best.known} headers known, {best.unknown} not)"
+            return (f"profile {self.profile.name} (score {best.score:.2f}: "
+                    f"{best.known} headers known, {best.unknown} not)")
         if self.tied:
             return (f"tie between profiles {', '.join(self.tied)} (score {best.score:.2f}): "
                     "choose one with --profile")
@@ -467,7 +469,8 @@ def _unique_attributes(mappings: list[FieldMapping]) -> list[FieldMapping]:
     header's own snake_case name yields (``_2``, ``_3``) to one named otherwise
     (by a profile or the user), then later headers yield to earlier ones."""
     taken = {m.target_field for m in mappings if _exclusive(m.target_field)}
-    order = sorted(range(len(mappings)), key=lambda i: (mappings[i].target_field == snake_name(mappings[i].source_field), i))
+    order = sorted(range(len(mappings)),
+                   key=lambda i: (mappings[i].target_field == snake_name(mappings[i].source_field), i))
     out = list(mappings)
     for i in order:
         m = mappings[i]

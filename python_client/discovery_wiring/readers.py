@@ -672,7 +672,8 @@ def _only_member(path: Path, found: list[tuple[str, bool]]) -> str:
     if len(filled) == 1 or (not filled and found):
         return (filled or [found[0][0]])[0]
     if filled:
-        raise ReadError(path, None, f"several arrays of objects ({', '.join(filled)}): cannot tell which holds the records")
+        raise ReadError(path, None,
+                        f"several arrays of objects ({', '.join(filled)}): cannot tell which holds the records")
     raise ReadError(path, None, "a JSON object with no array of records "
                                 f"(expected a member such as {', '.join(_WRAPPER_KEYS)})")
 

@@ -8,7 +8,7 @@ caller's (nothing is committed here).
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import TextClause, text
 
@@ -17,7 +17,7 @@ from .client import _AsyncApi, _SyncApi
 from .errors import mapped_errors
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statement(call: Call) -> TextClause:
     return text(call.sql("named"))
 
