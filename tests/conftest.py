@@ -37,9 +37,6 @@ Fixtures (function scope unless said):
     transaction: ``conn.commit()`` to let other sessions see it.
 ``make_tenant``
     ``make_tenant(client_name=..., engagement_name=...)`` registers another one.
-``run_flow``
-    ``run_flow(records, tenant=None, **options) -> MiniFlow``: a whole flow on
-    ``client`` from a list of dicts (see :func:`_run_flow` for the options).
 ``login_roles`` (session)
     The login roles of tests/_roles.py (``dw_test_app`` holding only
     discovery_app, ``dw_test_analyst`` holding only discovery_analyst).
@@ -53,8 +50,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 import pytest
@@ -62,7 +57,6 @@ from psycopg.conninfo import conninfo_to_dict
 
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
-from discovery_wiring.results import AssetRunResult, CleanseResult, FlowIds
 
 import _cluster
 from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
@@ -140,56 +134,6 @@ def make_tenant(client: DiscoveryClient):
 @pytest.fixture
 def tenant(make_tenant) -> Tenant:
     return make_tenant()
-
-
-@dataclass
-class MiniFlow:
-    """What :func:`_run_flow` did: the IDs and the result of each step (None when skipped)."""
-
-    tenant: Tenant
-    data_import_id: uuid.UUID
-    flow: FlowIds
-    cleanse: CleanseResult | None
-    result: AssetRunResult | None
-
-    @property
-    def discovery_flow_id(self) -> uuid.UUID:
-        return self.flow.discovery_flow_id
-
-
-def _run_flow(client: DiscoveryClient, default_tenant: Tenant, records: list[dict[str, Any]],
-              tenant: Tenant | None = None, *, mappings: Any = None, approve_suggestions: bool = True,
-              cleanse: bool = True, create_assets: bool = True, assets: Any = None,
-              dry_run: bool = False, import_name: str = "test import") -> MiniFlow:
-    """A whole flow from ``records`` (dicts): create_data_import, add_raw_records,
-    start_discovery_flow, then mappings (``mappings`` given: set those; else,
-    with ``approve_suggestions``, approve every suggestion that has a target),
-    ``cleanse_records`` (if ``cleanse``) and ``create_assets_from_discovery``
-    (if ``create_assets``; ``assets`` and ``dry_run`` are passed on)."""
-    tenant = tenant or default_tenant
-    data_import_id = client.create_data_import(tenant, import_name, "csv", "test.csv")
-    client.add_raw_records(tenant, data_import_id, records)
-    flow = client.start_discovery_flow(tenant, data_import_id)
-    if mappings is not None:
-        client.set_field_mappings(tenant, data_import_id, mappings)
-    elif approve_suggestions:
-        suggestions = [s for s in client.suggest_field_mappings(tenant, data_import_id) if s.target_field]
-        if suggestions:
-            client.set_field_mappings(tenant, data_import_id, suggestions)
-    cleansed = client.cleanse_records(tenant, flow.discovery_flow_id) if cleanse else None
-    result = (client.create_assets_from_discovery(tenant, flow.discovery_flow_id, assets=assets, dry_run=dry_run)
-              if create_assets else None)
-    return MiniFlow(tenant, data_import_id, flow, cleansed, result)
-
-
-@pytest.fixture
-def run_flow(client: DiscoveryClient, tenant: Tenant):
-    """``run_flow(records, tenant=None, **options)``: see :func:`_run_flow`."""
-    default_tenant = tenant
-
-    def run(records: list[dict[str, Any]], tenant: Tenant | None = None, **options: Any) -> MiniFlow:
-        return _run_flow(client, default_tenant, records, tenant, **options)
-    return run
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import inspect
-import json
 import re
 import uuid
 from decimal import Decimal
@@ -43,7 +42,6 @@ from discovery_wiring import (
     WiringHealth,
     calls,
     errors,
-    loading,
 )
 from discovery_wiring.sqlalchemy_adapter import (
     AsyncSQLAlchemyDiscoveryClient,
@@ -102,20 +100,6 @@ def test_every_wr_code_has_its_class(sqlstate, cls):
     assert errors.translate(other) is None
 
 
-def test_json_array_and_lines_stream(tmp_path, monkeypatch):
-    records = [{"name": "a", "n": 12345678901234567890}, {"name": "b ]", "nested": {"x": [1, 2]}}, {"name": ""}]
-    (tmp_path / "r.json").write_text(" [\n" + ",\n".join(json.dumps(r) for r in records) + "\n]\n")
-    (tmp_path / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
-    monkeypatch.setattr(loading, "_READ_SIZE", 5)  # elements straddle every read
-    assert list(loading.iter_records(tmp_path / "r.json")) == records
-    assert list(loading.iter_records(tmp_path / "r.jsonl")) == records
-    (tmp_path / "empty.json").write_text("[]")
-    assert list(loading.iter_records(tmp_path / "empty.json")) == []
-    (tmp_path / "bad.json").write_text('[{"a": 1} {"b": 2}]')
-    with pytest.raises(ValueError):
-        list(loading.iter_records(tmp_path / "bad.json"))
-
-
 def test_chunk_size_is_bounded(client, tenant):
     with pytest.raises(ValueError):
         client.add_raw_records(tenant, uuid.uuid4(), [], chunk_size=calls.MAX_PAYLOAD + 1)
@@ -147,13 +131,6 @@ def test_sync_flow_typed_results(client, tenant):
     assert isinstance(health, WiringHealth) and health.healthy and not any(health.gaps.values())
     for any_id in flow.discovery_flow_id, flow.flow_id:
         assert client.resolve_flow(tenant, any_id) == flow
-
-
-def test_run_flow_fixture(run_flow):
-    flow = run_flow(SERVERS)
-    assert flow.result.created == 3 and flow.cleanse.invalid == 0
-    again = run_flow(SERVERS, import_name="second")
-    assert again.result.created == 0 and again.result.matched == 3
 
 
 # -- exceptions ------------------------------------------------------------------

@@ -276,6 +276,8 @@ def test_json_array_streams_across_reads(tmp_path, monkeypatch):
     wrapped = tmp_path / "wrapped.json"
     wrapped.write_text(json.dumps({"next": "x" * 40, "results": rows, "tail": [1, 2, 3]}))
     assert records(wrapped) == rows
+    path.write_text(" [ ]\n")
+    assert records(path) == []
 
 
 def test_json_lines_and_powershell_utf16(tmp_path):
@@ -309,6 +311,7 @@ def broken_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "truncated.json": (b'[{"name": "web01"},\n {"name": "db', "line 2"),
         "scalar.json": (b'[{"name": "web01"}, 42]', "record 2 is int, not an object"),
         "trailing.json": (b'[{"name": "web01"}] x', "unexpected text after the JSON value"),
+        "no-comma.json": (b'[{"name": "web01"} {"name": "db01"}]', "line 1: expected ',' or ']' after an element"),
         "text.json": (b"hello", "expected a JSON array or object"),
         "invalid.jsonl": (b'{"name": "web01"}\n{"name": \n', "line 2: invalid JSON"),
         "truncated-utf16.csv": ("Name\r\nweb01\r\n".encode("utf-16") + b"\x00", "byte 28: not valid utf-16 text"),

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-# _READ_SIZE: a monkeypatch target of tests/test_client.py only; the live setting is readers._READ_SIZE.
-from .readers import _READ_SIZE, iter_records  # noqa: F401
+from .readers import iter_records
 
 __all__ = ["achunked", "chunked", "iter_records"]
 
