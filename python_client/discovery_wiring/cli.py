@@ -24,7 +24,6 @@ from uuid import UUID
 
 import click
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -35,7 +34,7 @@ from . import profiles as profiles_module
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
 from .errors import DiscoveryError, UnknownTenant
-from .migrate import MigrationError, is_migrated
+from .migrate import MigrationError, ensure_migrated, validate_constraints
 from .migrate import migrate as run_migrations
 from .profiles import ASSET_COLUMNS
 from .readers import ReadError
@@ -55,11 +54,18 @@ QUICKSTART_ENGAGEMENT_ID = UUID("5d1a7c3e-0000-4000-8000-000000000002")
 QUICKSTART_CLIENT_NAME = "Quick-start client"
 QUICKSTART_ENGAGEMENT_NAME = "Quick-start engagement"
 
-# Piped output (not a terminal) gets wide tables rather than rich's 80 columns,
-# so that UUIDs stay whole; COLUMNS still wins when set.
-_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 200
-console = Console(width=_WIDTH)
+console = Console()
 err_console = Console(stderr=True)
+
+
+def _output_width() -> int | None:
+    """Columns of the output, decided when a command runs: COLUMNS when set;
+    piped output (not a terminal) gets wide tables rather than rich's 80
+    columns, so that UUIDs stay whole; None: the terminal's own width."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return None if sys.stdout.isatty() else 200
 
 
 class _Group(click.Group):
@@ -115,14 +121,9 @@ class Context:
 
     def migrated_url(self) -> str:
         """The URL, after migrating the database if it has no schema yet."""
-        url = self.url
-        with psycopg.connect(url, autocommit=True) as conn:
-            ready = is_migrated(conn) and conn.execute(
-                "SELECT to_regnamespace('discovery') IS NOT NULL").fetchone()[0]
-        if not ready:
-            with err_console.status("Migrating the database…"):
-                run_migrations(url)
-        return url
+        with err_console.status("Checking the database…"):
+            ensure_migrated(self.url)
+        return self.url
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -135,6 +136,9 @@ pass_ctx = click.make_pass_decorator(Context)
 @click.pass_context
 def main(ctx, database_url):
     """Import inventory files into wired, linked assets (schema `discovery`)."""
+    width = _output_width()
+    if width is not None:
+        console.width = width
     ctx.obj = Context(database_url or None)
 
 
@@ -734,36 +738,22 @@ def repair(obj: Context, client_id, engagement_id, all_tenants, apply, validate)
 
 
 def _validate_constraints(conn: psycopg.Connection) -> bool:
-    """VALIDATE each NOT VALID constraint of schema migration, each in its own
-    transaction; report which fail and why. True when all validate."""
-    pending = conn.execute("""
-        SELECT c.conrelid::regclass::text, c.conname
-          FROM pg_catalog.pg_constraint AS c
-         WHERE c.connamespace = 'migration'::regnamespace AND NOT c.convalidated
-         ORDER BY 1, 2""").fetchall()
+    """VALIDATE the NOT VALID constraints (migrate.validate_constraints), keep
+    those that pass and show which fail and why. True when all validate."""
     conn.rollback()
-    if not pending:
+    checks = validate_constraints(conn)
+    conn.commit()
+    if not checks:
         console.print("Every constraint of schema migration is valid.")
         return True
     table = Table(title="VALIDATE CONSTRAINT")
     for col in ("table", "constraint", "result"):
         table.add_column(col)
-    ok = True
-    for relation, name in pending:
-        try:
-            with conn.transaction():
-                conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
-                    sql.SQL(relation), sql.Identifier(name)))
-            table.add_row(relation, name, "[green]validated[/]")
-        except psycopg.Error as exc:
-            ok = False
-            diag = exc.diag
-            table.add_row(relation, name,
-                          f"[red]blocked[/]: {diag.message_primary}" + (f" ({diag.message_detail})"
-                                                                       if diag.message_detail else ""))
-    conn.commit()
+    for check in checks:
+        table.add_row(check.relation, check.name,
+                      "[green]validated[/]" if check.error is None else f"[red]blocked[/]: {check.reason}")
     console.print(table)
-    return ok
+    return all(check.error is None for check in checks)
 
 
 # -- db ---------------------------------------------------------------------

@@ -206,6 +206,55 @@ def applied_migrations(url: str) -> list[str]:
 
 
 def is_migrated(conn: psycopg.Connection) -> bool:
-    """Whether schema ``migration`` exists (auto-migration check of the CLI)."""
-    row = conn.execute("SELECT to_regnamespace('migration') IS NOT NULL").fetchone()
+    """Whether the database holds schema ``migration`` (the migrations ran) and
+    schema ``discovery`` (the API was built)."""
+    row = conn.execute("SELECT to_regnamespace('migration') IS NOT NULL"
+                       " AND to_regnamespace('discovery') IS NOT NULL").fetchone()
     return bool(row and row[0])
+
+
+def ensure_migrated(url: str) -> bool:
+    """Migrate the database at ``url`` unless :func:`is_migrated`; True when it did."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if is_migrated(conn):
+            return False
+    migrate(url)
+    return True
+
+
+@dataclass(frozen=True)
+class ConstraintCheck:
+    """One NOT VALID constraint of schema ``migration`` and how its VALIDATE went."""
+
+    relation: str
+    name: str
+    error: psycopg.Error | None  # None: it validated
+
+    @property
+    def reason(self) -> str:
+        if self.error is None:
+            return "validated"
+        diag = self.error.diag
+        return f"{diag.message_primary}" + (f" ({diag.message_detail})" if diag.message_detail else "")
+
+
+def validate_constraints(conn: psycopg.Connection) -> list[ConstraintCheck]:
+    """VALIDATE each NOT VALID constraint of schema ``migration`` (the ones a
+    migration added without checking existing rows), each in its own savepoint
+    of ``conn``'s transaction: one that rows still violate stays NOT VALID and
+    the others go on. The caller commits."""
+    pending = conn.execute("""
+        SELECT c.conrelid::regclass::text, c.conname
+          FROM pg_catalog.pg_constraint AS c
+         WHERE c.connamespace = 'migration'::regnamespace AND NOT c.convalidated
+         ORDER BY 1, 2""").fetchall()
+    checks = []
+    for relation, name in pending:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                    sql.SQL(relation), sql.Identifier(name)))
+            checks.append(ConstraintCheck(relation, name, None))
+        except psycopg.Error as exc:
+            checks.append(ConstraintCheck(relation, name, exc))
+    return checks
