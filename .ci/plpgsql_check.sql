@@ -1,7 +1,8 @@
 -- Lints every PL/pgSQL body in schemas discovery and migration with
 -- plpgsql_check (sqlfluff does not look inside $$ bodies). Trigger functions
--- are checked against the table of each of their triggers. Prints every
--- finding; the last row counts the errors. Run with psql -v ON_ERROR_STOP=1.
+-- are checked against the table and transition tables of the trigger naming
+-- the most transition tables (an update's has both). Prints every finding;
+-- the last row counts the errors. Run with psql -v ON_ERROR_STOP=1.
 CREATE EXTENSION IF NOT EXISTS plpgsql_check;
 
 CREATE TEMPORARY TABLE plpgsql_findings AS
@@ -9,14 +10,14 @@ SELECT f.oid::regprocedure AS function_name, c.level, c.message, c.lineno, c.sta
   FROM pg_catalog.pg_proc AS f
   JOIN pg_catalog.pg_language AS l ON l.oid = f.prolang AND l.lanname = 'plpgsql'
   LEFT JOIN LATERAL (
-      SELECT t.tgrelid
+      SELECT t.tgrelid, t.tgoldtable, t.tgnewtable
         FROM pg_catalog.pg_trigger AS t
        WHERE t.tgfoid = f.oid
-       ORDER BY t.tgrelid
+       ORDER BY num_nonnulls(t.tgoldtable, t.tgnewtable) DESC, t.tgrelid
        LIMIT 1
   ) AS trg ON TRUE
  CROSS JOIN LATERAL public.plpgsql_check_function_tb(
-      f.oid, coalesce(trg.tgrelid, 0),
+      f.oid, coalesce(trg.tgrelid, 0), oldtable => trg.tgoldtable, newtable => trg.tgnewtable,
       fatal_errors => FALSE, other_warnings => TRUE, extra_warnings => FALSE) AS c
  WHERE f.pronamespace IN ('discovery'::regnamespace, 'migration'::regnamespace)
    AND f.prorettype <> 'pg_catalog.event_trigger'::regtype;

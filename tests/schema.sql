@@ -1276,7 +1276,6 @@ $function$
 CREATE OR REPLACE FUNCTION discovery._raise(p_sqlstate text, p_message text, p_detail text, p_hint text)
  RETURNS void
  LANGUAGE plpgsql
- IMMUTABLE
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
@@ -1296,11 +1295,12 @@ DECLARE
     v_lock_timeout text := current_setting('lock_timeout');
     v_analyzed boolean := true;
     v_distributed boolean;
+    v_citus_tables regclass := to_regclass('pg_catalog.pg_dist_partition');
 BEGIN
     -- A distributed table (Citus): ANALYZE would fan out to every shard from
     -- inside a delegated call; each worker's autovacuum analyses its shards.
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = $1)'
+    IF v_citus_tables IS NOT NULL THEN
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s AS p WHERE p.logicalrelid = $1)', v_citus_tables)
            INTO v_distributed USING p_table;
         IF v_distributed THEN
             RETURN FALSE;
@@ -4193,7 +4193,9 @@ the grouping; nothing is joined to a CTE, so no estimate can make it
 quadratic. p_tenant_has_assets false (no live asset yet, as on a first
 import) skips the lookups.
 comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLSTATE, a message, a DETAIL naming the
-offending value and a HINT (DESIGN.md, "Errors").
+offending value and a HINT (DESIGN.md, "Errors"). Volatile: an immutable
+call with constant arguments would be evaluated when it is planned, not
+when it runs.
 comment on discovery._refresh_statistics(regclass): Refreshes the planner's statistics of p_table inside the caller's
 transaction, so that the caller's next statements, and every query of the
 tenant after COMMIT, are planned for the rows just written rather than for

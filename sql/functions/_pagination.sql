@@ -14,7 +14,10 @@ RETURN jsonb_build_object(
         'total_count', p_total,
         'total_pages', ceil(p_total::numeric / p_page_size)::bigint,
         'has_next', p_page::bigint * p_page_size < p_total,
-        'has_prev', p_page > 1),
+        'has_prev', p_page > 1
+    ),
     'metadata', jsonb_build_object(
         'page_size_capped', p_requested_size > 200,
-        'max_page_size', 200));
+        'max_page_size', 200
+    )
+);

@@ -15,11 +15,12 @@ DECLARE
     v_lock_timeout text := current_setting('lock_timeout');
     v_analyzed boolean := true;
     v_distributed boolean;
+    v_citus_tables regclass := to_regclass('pg_catalog.pg_dist_partition');
 BEGIN
     -- A distributed table (Citus): ANALYZE would fan out to every shard from
     -- inside a delegated call; each worker's autovacuum analyses its shards.
-    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p WHERE p.logicalrelid = $1)'
+    IF v_citus_tables IS NOT NULL THEN
+        EXECUTE format('SELECT EXISTS (SELECT FROM %s AS p WHERE p.logicalrelid = $1)', v_citus_tables)
            INTO v_distributed USING p_table;
         IF v_distributed THEN
             RETURN FALSE;
