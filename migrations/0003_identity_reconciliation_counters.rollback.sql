@@ -394,4 +394,3 @@ REVOKE ALL ON FUNCTION migration.asset_raw_problem(migration.assets) FROM public
 REVOKE ALL ON FUNCTION migration.raise_unwired(migration.assets, text) FROM public;
 REVOKE ALL ON FUNCTION migration.assets_check_wired() FROM public;
 REVOKE ALL ON FUNCTION migration.raw_import_records_check_wired() FROM public;
-

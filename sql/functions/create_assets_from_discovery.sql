@@ -39,7 +39,13 @@ DECLARE
     v_now timestamptz := now();
     v_flow migration.discovery_flows;
     v_import migration.data_imports;
-    v_result record;
+    v_run_id uuid;
+    v_created integer;
+    v_matched integer;
+    v_conflicts integer;
+    v_invalid integer;
+    v_already_linked integer;
+    v_updated integer;
     v_finished timestamptz;
 BEGIN
     -- validate
@@ -86,10 +92,9 @@ BEGIN
                    (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
               FROM plan AS p
         $dry$, discovery._plan_and_changes_sql())
-        INTO v_result
+        INTO v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated
         USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match;
-        RETURN QUERY SELECT v_result.run_id, v_result.created, v_result.matched, v_result.conflicts,
-                            v_result.invalid, v_result.already_linked, v_result.updated;
+        RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
         RETURN;
     END IF;
 
@@ -162,7 +167,7 @@ BEGIN
             'master_flow_id', '$8', 'raw_import_records_id', 'p.raw_import_record_id', 'field_mappings_used', '$9',
             'discovery_method', '''flow_based''', 'discovery_source', 'coalesce(p.fields ->> ''discovery_source'', $10)',
             'created_at', '$7', 'updated_at', '$7'), 'plan AS p WHERE p.outcome = ''created'''))
-    INTO v_result
+    INTO v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated
     USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match, v_now,
           v_flow.master_flow_id, discovery._approved_mappings(p_client_account_id, v_flow.data_import_id),
           coalesce(v_import.source_system, v_import.import_type), gen_random_uuid(), v_started;
@@ -172,17 +177,17 @@ BEGIN
     -- analysts' queries) until autovacuum came by: refresh its statistics
     -- after a big write (discovery._refresh_statistics never waits for
     -- another caller's ANALYZE).
-    IF v_result.created >= 1000 AND v_result.created > (
+    IF v_created >= 1000 AND v_created > (
         SELECT c.reltuples FROM pg_catalog.pg_class AS c WHERE c.oid = 'migration.assets'::regclass) / 2 THEN
         PERFORM discovery._refresh_statistics('migration.assets');
     END IF;
 
-    IF v_result.run_id IS NOT NULL THEN
+    IF v_run_id IS NOT NULL THEN
         v_finished := clock_timestamp();
         UPDATE migration.asset_inventory_runs AS r
            SET finished_at = v_finished
          WHERE r.client_account_id = p_client_account_id
-           AND r.id = v_result.run_id;
+           AND r.id = v_run_id;
         UPDATE migration.discovery_flows AS f
            SET inventory_watermark = greatest(f.inventory_watermark, (
                    SELECT max(r.row_number)
@@ -194,7 +199,6 @@ BEGIN
         PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_flow.id);
     END IF;
 
-    RETURN QUERY SELECT v_result.run_id, v_result.created, v_result.matched, v_result.conflicts, v_result.invalid,
-                        v_result.already_linked, v_result.updated;
+    RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
 END
 $$;
