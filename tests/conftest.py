@@ -4,7 +4,7 @@ Server: ``DISCOVERY_DATABASE_URL`` when set (any database on the server; the
 role must be allowed to create databases and roles, e.g. a superuser), else the
 embedded PostgreSQL of ``discovery_wiring.db`` (started for the session).
 
-On a Citus coordinator (``_cluster``), databases are made on every node and
+On a Citus coordinator (``_support.on_citus``), databases are made on every node and
 the template is distributed after its migration.
 
 Each test process (each xdist worker) migrates ONE template database
@@ -38,7 +38,7 @@ Fixtures (function scope unless said):
 ``make_tenant``
     ``make_tenant(client_name=..., engagement_name=...)`` registers another one.
 ``login_roles`` (session)
-    The login roles of tests/_roles.py (``dw_test_app`` holding only
+    The login roles of tests/_support.py (``dw_test_app`` holding only
     discovery_app, ``dw_test_analyst`` holding only discovery_analyst).
 ``app_conn`` / ``analyst_conn``
     A connection to ``db_url`` as that login role (the app's: autocommit off,
@@ -58,16 +58,15 @@ from psycopg.conninfo import conninfo_to_dict
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.db import URL_ENV, configured_url, start_embedded, url_with_database
 
-import _cluster
-from _roles import ANALYST_ROLE, APP_ROLE, ensure_login_role
+from _support import ANALYST_ROLE, APP_ROLE, create_database, drop_database, ensure_login_role, migrate_template
 
 
 def _create_database(server_url: str, name: str, template: str | None = None) -> None:
-    _cluster.create_database(server_url, name, template=template)
+    create_database(server_url, name, template=template)
 
 
 def _drop_database(server_url: str, name: str) -> None:
-    _cluster.drop_database(server_url, name)
+    drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +81,7 @@ def template_url(server_url: str) -> Iterator[str]:
     _create_database(server_url, name)
     try:
         url = url_with_database(server_url, name)
-        _cluster.migrate_template(server_url, url)
+        migrate_template(server_url, url)
         yield url
     finally:
         _drop_database(server_url, name)

@@ -25,7 +25,7 @@ import pytest
 from discovery_wiring import DiscoveryClient
 from discovery_wiring.results import HEALTH_KEYS
 
-from _scenarios import load_inventory
+from _support import load_inventory
 
 CHROMIUM = Path(os.environ.get("DW_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

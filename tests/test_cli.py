@@ -18,7 +18,7 @@ from discovery_wiring.cli import QUICKSTART_CLIENT_ID, main
 from discovery_wiring.db import url_with_database
 from discovery_wiring.resources import sample_file
 
-from _scenarios import load_inventory
+from _support import load_inventory
 
 
 @pytest.fixture

@@ -22,23 +22,21 @@ from typing import Any
 import psycopg
 import pytest
 
-from _hard import (
+from _support import (
     GAP_KEYS,
+    add_raw_records,
     canonical_import,
     cloned_database,
-    duplicate_live_hostnames,
-    independent_gaps,
-    records_linked_twice,
-    status_counts,
-)
-from _support import (
-    add_raw_records,
     create_assets,
     create_data_import,
+    duplicate_live_hostnames,
+    independent_gaps,
     j,
     new_tenant,
+    records_linked_twice,
     rows,
     start_discovery_flow,
+    status_counts,
     val,
     wiring_health,
 )

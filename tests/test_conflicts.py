@@ -18,14 +18,17 @@ import uuid
 import psycopg
 import pytest
 
-from _hard import GAP_KEYS, independent_gaps, pending_conflicts, resolve_conflict
 from _support import (
+    GAP_KEYS,
     T,
     asset,
     create_assets,
+    independent_gaps,
     new_tenant,
+    pending_conflicts,
     raises_wr,
     raw_records,
+    resolve_conflict,
     row,
     rows,
     run_flow,

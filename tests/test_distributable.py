@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pytest
 
-from _hard import cloned_database
+from _support import cloned_database
 
 SCHEMA = "migration"
 API_SCHEMA = "discovery"

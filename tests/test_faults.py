@@ -47,12 +47,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from _hard import cloned_database, fingerprint, md5_tables
 from _support import (
     add_raw_records,
+    cloned_database,
     create_assets,
     create_data_import,
+    fingerprint,
     j,
+    md5_tables,
     new_tenant,
     row,
     run_flow,
@@ -66,7 +68,7 @@ N_RECORDS = int(os.environ.get("DW_FAULT_RECORDS", "100000"))
 N_KILLS = int(os.environ.get("DW_FAULT_KILLS", "50"))
 N_LANES = max(1, int(os.environ.get("DW_FAULT_LANES", "2")))
 COMMIT_EVERY = 10  # every tenth kill lands in the caller's COMMIT
-BIG = ("raw_import_records",)  # fingerprinted by tuple versions (see _hard.fingerprint)
+BIG = ("raw_import_records",)  # fingerprinted by tuple versions (see _support.fingerprint)
 
 
 def records(n: int) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from discovery_wiring.http import (
 )
 from discovery_wiring.results import HEALTH_KEYS, UNDO_COUNTS
 
-from _scenarios import load_inventory
+from _support import load_inventory
 
 PROBLEM = "application/problem+json"
 

@@ -34,14 +34,21 @@ from typing import Any
 
 import pytest
 
-from _hard import GAP_KEYS, gap_counts, independent_gaps, not_valid_constraints, repair, replica, validate_constraints
+from discovery_wiring.migrate import validate_constraints
+
 from _support import (
+    GAP_KEYS,
     T,
     add_raw_records,
     create_assets,
+    gap_counts,
+    independent_gaps,
     new_tenant,
+    not_valid_constraints,
     raises_wr,
     raw_records,
+    repair,
+    replica,
     row,
     rows,
     run_flow,
@@ -55,6 +62,12 @@ REPAIR_KINDS = ("discovery_flow_id_from_flow_id", "discovery_flow_id_from_legacy
                 "asset_origin_from_back_pointer", "raw_back_pointer_from_asset_origin", "linked_by_identity")
 FKEYS = {"assets_discovery_flow_fkey", "assets_master_flow_fkey", "assets_flow_agreement_fkey",
          "assets_raw_import_record_fkey", "raw_import_records_asset_fkey"}
+
+
+def constraint_errors(conn) -> dict[str, str | None]:
+    """{constraint: None when it validated, else the SQLSTATE} for each NOT
+    VALID constraint of schema migration (discovery_wiring.migrate.validate_constraints)."""
+    return {c.name: c.error.sqlstate if c.error else None for c in validate_constraints(conn)}
 
 
 @dataclass
@@ -366,7 +379,7 @@ def check_repair(conn, t, expect: Expect, tenants_beside: tuple = ()) -> None:
 
     # the NOT VALID foreign keys validate unless an orphan reference remains
     assert {name for _, name in not_valid_constraints(conn)} >= FKEYS
-    results = validate_constraints(conn)
+    results = constraint_errors(conn)
     assert {name for name, error in results.items() if error} == expect.blocked, results
     assert all(error in (None, "23503") for error in results.values()), results
     conn.rollback()
@@ -439,7 +452,7 @@ def test_with_only_certain_gaps_the_tenant_becomes_healthy_and_every_foreign_key
         expect = expect.merge(build(conn, t, f"c{k}"))
     conn.commit()
     # before the repair, every orphan-breakable key refuses to validate
-    assert {n for n, e in validate_constraints(conn).items() if e} == {
+    assert {n for n, e in constraint_errors(conn).items() if e} == {
         "assets_discovery_flow_fkey", "assets_flow_agreement_fkey", "assets_raw_import_record_fkey",
         "raw_import_records_asset_fkey"}
     conn.rollback()
@@ -538,7 +551,7 @@ def test_repair_leaves_a_record_waiting_in_a_pending_conflict_to_its_resolver(co
     conflict stays pending over a linked record, and resolve_asset_conflict
     then reports a link (its return value, resolved_asset_id) that the
     record does not have."""
-    from _hard import pending_conflicts, resolve_conflict
+    from _support import pending_conflicts, resolve_conflict
     run_flow(conn, t, [{"fqdn": "alpha.a.example.com", "ip_address": "10.0.0.1"},
                        {"fqdn": "alpha.b.example.com", "ip_address": "10.0.0.2"}], import_name="first")
     second, result = run_flow(conn, t, [{"hostname": "alpha", "ip_address": "10.0.0.2"}], import_name="second")

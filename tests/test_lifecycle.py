@@ -14,8 +14,7 @@ import pytest
 
 from discovery_wiring import ConflictNotFound, DiscoveryClient, FlowStateForbids, Tenant
 
-from _scenarios import CONFLICT_NAMES
-from _support import row
+from _support import CONFLICT_NAMES, row
 
 
 def state(conn, data_import_id) -> dict:

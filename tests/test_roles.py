@@ -11,8 +11,9 @@ import uuid
 import psycopg
 import pytest
 
-from _roles import ANALYST_ROLE, APP_ROLE
 from _support import (
+    ANALYST_ROLE,
+    APP_ROLE,
     MIGRATION_TABLES,
     T,
     add_raw_records,

@@ -7,7 +7,7 @@ repair; after every step the invariants of DESIGN.md hold:
     wired (its discovery flow exists, master_flow_id is that flow's, its raw
     record exists and points back);
 (b) wiring_health says healthy exactly when all ten counts are zero and an
-    independent computation (tests/_hard.py, not discovery._wiring_gaps) finds
+    independent computation (tests/_support.py, not discovery._wiring_gaps) finds
     no gap;
 (c) each count equals that independent computation;
 (d) within the tenant no live hostname has two assets, unless a restored
@@ -37,13 +37,18 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from _hard import GAP_KEYS, duplicate_live_hostnames, independent_gaps, records_linked_twice, repair, resolve_conflict
 from _support import (
+    GAP_KEYS,
     add_raw_records,
     cleanse_records,
     create_assets,
     create_data_import,
+    duplicate_live_hostnames,
+    independent_gaps,
     new_tenant,
+    records_linked_twice,
+    repair,
+    resolve_conflict,
     row,
     rows,
     snapshot,

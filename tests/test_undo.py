@@ -22,8 +22,7 @@ from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.profiles import catalog, plan_mappings
 from discovery_wiring.readers import open_source
 
-from _scenarios import load_inventory, run_import
-from _support import rows
+from _support import load_inventory, rows, run_import
 
 WORKBOOK = Path(__file__).resolve().parent / "data" / "real-exports" / "rvtools-sizing-workshop" / \
     "SizingWorkshop-RVTools.xlsx"
