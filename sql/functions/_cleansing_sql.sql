@@ -82,7 +82,7 @@ BEGIN
                    WHEN s.target IN ('memory_gb', 'storage_gb') THEN 'gb'
                    WHEN s.target = ANY (discovery._identity_columns()) OR s.target = 'asset_type' THEN 'identity'
                    WHEN s.target = ANY (discovery._asset_columns()) THEN 'text'
-                   WHEN s.target LIKE 'external\_ids.%' THEN 'external_id'
+                   WHEN s.target LIKE 'external\_ids._%' THEN 'external_id'
                    ELSE 'custom'
                END AS kind,
                row_number() OVER (PARTITION BY s.target ORDER BY s.priority, s.mapped DESC, s.key) AS rank,
@@ -126,7 +126,7 @@ BEGIN
                        'THEN to_jsonb(c.%1$s::numeric::integer) END'
                    WHEN 'gb' THEN
                        'CASE WHEN c.%2$s THEN NULL WHEN c.%1$s ~ ''^[0-9]{1,12}(\.[0-9]+)?$'' '
-                       'THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
+                       'AND c.%1$s::numeric * %5$s <= 1e9 THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
                        'WHEN discovery._to_gb(c.%1$s, %6$L) <= 1e9 THEN to_jsonb(discovery._to_gb(c.%1$s, %6$L)) END'
                    ELSE
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= %7$s THEN to_jsonb(c.%1$s) END'
@@ -145,7 +145,7 @@ BEGIN
         -- a value of a field that another source filled: kept as a custom attribute
         SELECT s.*,
                CASE WHEN lower(discovery._trim(s.key)) = ANY (discovery._asset_columns())
-                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids.%'
+                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids._%'
                          OR discovery._field_name(s.key) = s.target
                     THEN 'source: ' || discovery._trim(s.key)
                     ELSE discovery._trim(s.key) END AS spare_name,

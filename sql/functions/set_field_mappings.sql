@@ -69,6 +69,18 @@ BEGIN
             '"approved" | "suggested" | "rejected", "confidence_score": number, "unit": "MB" | "MiB" | "GB" | …, '
             '"priority": 1-100, "value_key": text}; only the first two are required.');
     END IF;
+    SELECT e.ordinality, e.value ->> 'target_field' AS target INTO v_bad
+      FROM jsonb_array_elements(p_mappings) WITH ORDINALITY AS e (value, ordinality)
+     WHERE lower(discovery._trim(e.value ->> 'target_field')) IN ('external_ids', 'external_ids.')
+     ORDER BY e.ordinality
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a mapping target names external IDs without a namespace',
+            format('element %s of p_mappings: target_field=%L', v_bad.ordinality, v_bad.target),
+            'Map an identifier the source guarantees unique to external_ids.<namespace>, e.g. '
+            'external_ids.serial_number.');
+    END IF;
     IF p_field_defaults IS NOT NULL AND jsonb_typeof(p_field_defaults) <> 'object' THEN
         PERFORM discovery._raise(
             'WR005', 'p_field_defaults must be a JSON object', format('p_field_defaults is %s',
@@ -144,7 +156,7 @@ BEGIN
      WHERE m.data_import_id = p_data_import_id
        AND m.client_account_id = p_client_account_id
        AND m.status = 'approved'
-       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids.%')
+       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids._%')
      GROUP BY m.target_field, m.priority
     HAVING count(*) > 1
      LIMIT 1;
