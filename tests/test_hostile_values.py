@@ -305,7 +305,7 @@ def test_a_100000_record_import_with_four_bad_values_creates_every_asset(conn, a
                 select discovery.add_raw_records_bulk(p_client_account_id => %(c)s::uuid,
                        p_engagement_id => %(e)s::uuid, p_data_import_id => %(i)s::uuid, p_records => array(
                     select jsonb_build_object('name', 'srv-' || n, 'ip_address', '10.' || (n / 65536) || '.'
-                                              || (n / 256 % 256) || '.' || (n % 256), 'cpu_cores', (n % 64)::text)
+                                              || (n / 256 %% 256) || '.' || (n %% 256), 'cpu_cores', (n %% 64)::text)
                            || case n when 5000 then jsonb_build_object('hostname', repeat('h', 3000))
                                      when 40000 then jsonb_build_object('cpu_cores', '99999999999')
                                      when 70000 then jsonb_build_object('ip_address', 'N/A')
