@@ -707,11 +707,13 @@ def ensure_stranger_role(admin: psycopg.Connection) -> str:
 
 def snapshot_outside(conn: psycopg.Connection, client_account_id: Any) -> dict[str, list[str]]:
     """``snapshot`` without the rows of one client account."""
-    def owner(table: str, text: str) -> str:
-        found = json.loads(text)
-        return found["id"] if table == "client_accounts" else found.get("client_account_id")
-    key = str(client_account_id)
-    return {table: [r for r in texts if owner(table, r) != key] for table, texts in snapshot(conn).items()}
+    out = {}
+    for table in migration_tables(conn):
+        column = "id" if table == "client_accounts" else "client_account_id"
+        out[table] = [r["x"] for r in rows(
+            conn, f"select to_jsonb(t)::text as x from migration.{table} as t"
+                  f" where t.{column} is distinct from %s::uuid order by 1", (client_account_id,))]
+    return out
 
 
 @contextlib.contextmanager
@@ -793,3 +795,36 @@ def assets_through_api(conn, tenant, flow_id=None) -> list[dict[str, Any]]:
         if not found["pagination"]["has_next"]:
             return out
         page += 1
+
+
+@dataclass
+class World:
+    """One tenant as the backend left it: an import whose inventory ran
+    (two assets sharing a short name, web01, an invalid record), one with a
+    pending conflict, and one started but not run."""
+
+    tenant: T
+    done: Flow
+    conflicted: Flow
+    pending: Flow
+    done_records: list[dict[str, Any]]
+    pending_records: list[dict[str, Any]]
+    conflict: dict[str, Any]
+
+    def record(self, status: str) -> str:
+        return next(r["id"] for r in self.done_records if r["processing_status"] == status)
+
+
+def build_world(app, tenant: T | None = None) -> World:
+    tenant = tenant or new_tenant(app)
+    done, _ = run_flow(app, tenant, [{"fqdn": "alpha.a.example.com"}, {"fqdn": "alpha.b.example.com"},
+                                     {"hostname": "web01", "ip_address": "10.0.0.1"}, {"comment": "no identity"}],
+                       import_name="done")
+    conflicted, result = run_flow(app, tenant, [{"hostname": "ALPHA", "cpu_cores": "4"}], import_name="conflicted")
+    assert result["conflicts"] == 1
+    pending = start_flow(app, tenant, [{"hostname": "db01"}, {"hostname": "db02", "cpu_cores": "8"}],
+                         import_name="pending")
+    app.commit()
+    (conflict,) = list_conflicts(app, tenant)["conflicts"]
+    return World(tenant, done, conflicted, pending, records_of(app, tenant, done.data_import_id),
+                 records_of(app, tenant, pending.data_import_id), conflict)

@@ -10,16 +10,14 @@ calls that must succeed despite hostile input check what they wrote.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from _support import (
-    T,
-    Flow,
+    World,
     add_raw_records,
     assets_through_api,
+    build_world,
     cleanse_records,
     cloned_database,
     create_assets,
@@ -39,8 +37,8 @@ from _support import (
     set_field_mappings,
     start_flow,
     suggest_field_mappings,
-    undo_import,
     unchanged,
+    undo_import,
     val,
     warnings_of,
     wiring_health,
@@ -52,39 +50,6 @@ def db_url(server_url, template_url):
     """One database for the module; each test builds its own tenant."""
     with cloned_database(server_url, template_url) as url:
         yield url
-
-
-@dataclass
-class World:
-    """One tenant as the backend left it: an import whose inventory ran
-    (two assets sharing a short name, web01, an invalid record), one with a
-    pending conflict, and one started but not run."""
-
-    tenant: T
-    done: Flow
-    conflicted: Flow
-    pending: Flow
-    done_records: list[dict[str, Any]]
-    pending_records: list[dict[str, Any]]
-    conflict: dict[str, Any]
-
-    def record(self, status: str) -> str:
-        return next(r["id"] for r in self.done_records if r["processing_status"] == status)
-
-
-def build_world(app) -> World:
-    tenant = new_tenant(app)
-    done, _ = run_flow(app, tenant, [{"fqdn": "alpha.a.example.com"}, {"fqdn": "alpha.b.example.com"},
-                                     {"hostname": "web01", "ip_address": "10.0.0.1"}, {"comment": "no identity"}],
-                       import_name="done")
-    conflicted, result = run_flow(app, tenant, [{"hostname": "ALPHA", "cpu_cores": "4"}], import_name="conflicted")
-    assert result["conflicts"] == 1
-    pending = start_flow(app, tenant, [{"hostname": "db01"}, {"hostname": "db02", "cpu_cores": "8"}],
-                         import_name="pending")
-    app.commit()
-    (conflict,) = list_conflicts(app, tenant)["conflicts"]
-    return World(tenant, done, conflicted, pending, records_of(app, tenant, done.data_import_id),
-                 records_of(app, tenant, pending.data_import_id), conflict)
 
 
 @pytest.fixture

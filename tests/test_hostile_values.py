@@ -328,9 +328,9 @@ def test_a_100000_record_import_with_four_bad_values_creates_every_asset(conn, a
     assert health["health_status"] == "healthy"
     assert health["import_quality"]["records_with_warnings"] == 4
     assert health["import_quality"]["records_invalid"] == 0
-    rows_with_warnings = {r: w for r, w in conn.execute(
+    rows_with_warnings = dict(conn.execute(
         "select row_number, validation_errors from migration.raw_import_records"
-        " where data_import_id = %s and jsonb_array_length(validation_errors) > 0", (data_import_id,)).fetchall()}
+        " where data_import_id = %s and jsonb_array_length(validation_errors) > 0", (data_import_id,)).fetchall())
     assert sorted(rows_with_warnings) == [5000, 40000, 70000, 99000]
     expected = {5000: ("hostname", IDENTITY_TOO_LONG), 40000: ("cpu_cores", NOT_CORES),
                 70000: ("ip_address", PLACEHOLDER), 99000: ("unnamed_column", "a column without a name")}
