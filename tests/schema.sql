@@ -472,7 +472,7 @@ BEGIN
                    WHEN s.target IN ('memory_gb', 'storage_gb') THEN 'gb'
                    WHEN s.target = ANY (discovery._identity_columns()) OR s.target = 'asset_type' THEN 'identity'
                    WHEN s.target = ANY (discovery._asset_columns()) THEN 'text'
-                   WHEN s.target LIKE 'external\_ids.%' THEN 'external_id'
+                   WHEN s.target LIKE 'external\_ids._%' THEN 'external_id'
                    ELSE 'custom'
                END AS kind,
                row_number() OVER (PARTITION BY s.target ORDER BY s.priority, s.mapped DESC, s.key) AS rank,
@@ -516,7 +516,7 @@ BEGIN
                        'THEN to_jsonb(c.%1$s::numeric::integer) END'
                    WHEN 'gb' THEN
                        'CASE WHEN c.%2$s THEN NULL WHEN c.%1$s ~ ''^[0-9]{1,12}(\.[0-9]+)?$'' '
-                       'THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
+                       'AND c.%1$s::numeric * %5$s <= 1e9 THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
                        'WHEN discovery._to_gb(c.%1$s, %6$L) <= 1e9 THEN to_jsonb(discovery._to_gb(c.%1$s, %6$L)) END'
                    ELSE
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= %7$s THEN to_jsonb(c.%1$s) END'
@@ -535,7 +535,7 @@ BEGIN
         -- a value of a field that another source filled: kept as a custom attribute
         SELECT s.*,
                CASE WHEN lower(discovery._trim(s.key)) = ANY (discovery._asset_columns())
-                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids.%'
+                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids._%'
                          OR discovery._field_name(s.key) = s.target
                     THEN 'source: ' || discovery._trim(s.key)
                     ELSE discovery._trim(s.key) END AS spare_name,
@@ -771,7 +771,7 @@ CREATE OR REPLACE FUNCTION discovery._field_name(p_name text)
 AS $function$
     SELECT CASE
                WHEN n.norm = ANY (discovery._asset_columns()) THEN n.norm
-               WHEN n.norm LIKE 'external\_ids.%' AND length(n.norm) > 13 THEN n.norm
+               WHEN n.norm LIKE 'external\_ids._%' THEN n.norm
                ELSE discovery._trim(p_name)
            END
       FROM (SELECT lower(discovery._trim(p_name)) AS norm) AS n;
@@ -902,7 +902,9 @@ AS $function$
         WHEN 'object' THEN coalesce(p_value ->> p_value_key, p_value ->> 'display', p_value ->> 'name',
                                     p_value ->> 'label', p_value ->> 'address', p_value ->> 'model',
                                     p_value ->> 'value')
-        WHEN 'array' THEN (SELECT string_agg(discovery._json_text(e.value, p_value_key), ', ' ORDER BY e.ordinality)
+        WHEN 'array' THEN (SELECT string_agg(CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value::text
+                                                  ELSE discovery._json_text(e.value, p_value_key) END,
+                                             ', ' ORDER BY e.ordinality)
                              FROM jsonb_array_elements(p_value) WITH ORDINALITY AS e (value, ordinality))
     END), '');
 $function$
@@ -2915,8 +2917,10 @@ DECLARE
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     PERFORM discovery._assert_flag(p_dry_run, 'p_dry_run');
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import up.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object(
             'dry_run', p_dry_run,
             'repaired', discovery._repair_wiring(p_client_account_id, p_engagement_id));
@@ -3152,6 +3156,18 @@ BEGIN
             '"approved" | "suggested" | "rejected", "confidence_score": number, "unit": "MB" | "MiB" | "GB" | …, '
             '"priority": 1-100, "value_key": text}; only the first two are required.');
     END IF;
+    SELECT e.ordinality, e.value ->> 'target_field' AS target INTO v_bad
+      FROM jsonb_array_elements(p_mappings) WITH ORDINALITY AS e (value, ordinality)
+     WHERE lower(discovery._trim(e.value ->> 'target_field')) IN ('external_ids', 'external_ids.')
+     ORDER BY e.ordinality
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a mapping target names external IDs without a namespace',
+            format('element %s of p_mappings: target_field=%L', v_bad.ordinality, v_bad.target),
+            'Map an identifier the source guarantees unique to external_ids.<namespace>, e.g. '
+            'external_ids.serial_number.');
+    END IF;
     IF p_field_defaults IS NOT NULL AND jsonb_typeof(p_field_defaults) <> 'object' THEN
         PERFORM discovery._raise(
             'WR005', 'p_field_defaults must be a JSON object', format('p_field_defaults is %s',
@@ -3227,7 +3243,7 @@ BEGIN
      WHERE m.data_import_id = p_data_import_id
        AND m.client_account_id = p_client_account_id
        AND m.status = 'approved'
-       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids.%')
+       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids._%')
      GROUP BY m.target_field, m.priority
     HAVING count(*) > 1
      LIMIT 1;
@@ -3360,6 +3376,7 @@ BEGIN
          WHERE r.data_import_id = p_data_import_id
            AND r.client_account_id = p_client_account_id
            AND r.engagement_id = p_engagement_id
+           AND discovery._trim(k.key) <> ''
     ),
     normalized AS (
         SELECT s.source_field,
@@ -3444,8 +3461,12 @@ BEGIN
             'WR008', 'the import was undone already', format('data_import_id=%s', p_data_import_id),
             'Nothing is left to take back; discovery.list_data_imports shows each import''s status.');
     END IF;
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import of
+        -- the tenant up. The import's row lock (above) stays: a concurrent undo of
+        -- the same import waits for this transaction, dry run or not.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object('dry_run', p_dry_run)
                     || discovery._undo_import(p_client_account_id, p_engagement_id, p_data_import_id);
         IF p_dry_run THEN
@@ -3546,7 +3567,7 @@ BEGIN
                       AND i.status <> 'undone'
                       AND m.status = 'approved'
                       AND NOT (m.target_field = ANY (discovery._asset_columns()))
-                      AND m.target_field NOT LIKE 'external\_ids.%'))
+                      AND m.target_field NOT LIKE 'external\_ids._%'))
       INTO v_quality
       FROM migration.record_counts AS c
      WHERE c.client_account_id = p_client_account_id
@@ -3754,7 +3775,7 @@ CREATE OR REPLACE FUNCTION migration.identity_text(p_value text)
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-RETURN NULLIF("left"(lower(btrim(CASE WHEN (octet_length(p_value) = length(p_value)) THEN p_value ELSE NORMALIZE(p_value, NFKC) END, (' 	
+RETURN NULLIF("left"(lower(btrim(CASE WHEN (octet_length(p_value) = length(p_value)) THEN p_value ELSE NORMALIZE(translate(p_value, '­​‌‍⁠﻿'::text, ''::text), NFKC) END, (' 	
 \u000d\u000b\u000c\u0085  ᠎       '::text || '    ​‌‍\u2028\u2029  ⁠　﻿'::text))), 500), ''::text)
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION migration.ip_key(p_value text)
@@ -4126,7 +4147,9 @@ payload's bad UUID is reported as WR005 instead of failing a cast.
 comment on discovery._json_text(jsonb,text): A JSON value as the text a column holds: strings trimmed, numbers and
 booleans as written, a nested object as its p_value_key member or else the
 first of display, name, label, address, model, value; an array as its
-elements' texts joined by ", ". Null for JSON null and empty results.
+elements' texts joined by ", " (an array inside it as its JSON text: no
+recursion, so a value nested thousands deep costs no stack). Null for JSON
+null and empty results.
 comment on discovery._jsonb_object_sql(text[]): SQL text of a jsonb object built from "key, value" pair expressions, in
 chunks of 50 (jsonb_build_object takes at most 100 arguments); '{}' when
 there is none.
@@ -4397,7 +4420,10 @@ IPv4" → ip_address; "OS", "Platform" → operating_system; …, 0.9), else the
 header in snake_case, which lands in custom_attributes (0.3). No two
 sources are proposed for one asset column: the best (highest confidence,
 then first by name) keeps it, the others are proposed as custom attributes.
-A blank header is proposed as unnamed_column, a very long one is cut.
+A header of symbols only is proposed as unnamed_column, a very long one is
+cut. A blank header is not proposed: it needs no mapping (the cleansing keeps
+its value as the custom attribute unnamed_column, with a warning), and
+set_field_mappings takes no blank source field.
 Writes nothing: approve with set_field_mappings.
 comment on discovery.undo_import(uuid,uuid,uuid,boolean): Takes an import back (DESIGN.md, "undo_import"): for an import whose runs
 went wrong (a bad mapping, a wrong file), the tenant becomes as if it had
