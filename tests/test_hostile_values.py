@@ -122,6 +122,22 @@ def test_a_nasty_string_is_stored_or_a_field_warning(conn, app_conn, field, valu
     assert_warning(record, field, warning)
 
 
+def test_a_3000_character_name_is_a_warning_and_the_asset_is_named_after_its_hostname(conn, app_conn):
+    record, made = one_value(conn, app_conn, "name", "n" * LONG)
+    assert made["name"] == "base-host"
+    assert_warning(record, "name", IDENTITY_TOO_LONG)
+
+
+@pytest.mark.parametrize("key", ["external_ids.", " External_IDs. ", "external_ids"])
+def test_an_external_id_without_a_namespace_is_no_external_id(conn, app_conn, key):
+    value = {"serial": "X1"} if key == "external_ids" else "X1"
+    record, made = one_value(conn, app_conn, key, value)
+    if key == "external_ids":
+        assert made["external_ids"] == {"serial": "x1"}
+    else:
+        assert made["external_ids"] == {} and made["custom_attributes"][key.strip()] == "X1"
+
+
 def test_a_blank_hostname_is_no_value_and_no_identity(conn, app_conn):
     tenant, _, result, (record,) = import_as_app(conn, app_conn, [{"hostname": " \u3000 "}])
     assert result["invalid"] == 1 and record["processing_status"] == "invalid" and record["asset_id"] is None
