@@ -320,6 +320,30 @@ def test_a_csv_with_blank_and_repeated_headers_keeps_every_column(tmp_path):
     assert record == {"Name": "web01", "column_2": "a", "Name (2)": "b", "column_4": "c", "IP": "10.0.0.1"}
 
 
+def test_the_import_pipeline_takes_a_csv_with_blank_repeated_and_huge_headers(conn, app_conn, tmp_path):
+    """What ``discovery-wiring run`` does with such a file, as the backend's role."""
+    from discovery_wiring import DiscoveryClient, Tenant
+    from discovery_wiring.pipeline import plan_import, run_import
+    path = tmp_path / "hostile.csv"
+    huge = "Notes " + "x" * 3000
+    path.write_text(f'Hostname,,Hostname,   ,IP Address,{huge}\n'
+                    f'web01,a,web01-again,b,10.0.0.1,n\n'
+                    f'{"h" * 3000},c,d,e,N/A,n\n'
+                    f'web03,f,g,h,1::2::3,n\n', encoding="utf-8")
+    client = DiscoveryClient(app_conn)
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    client.register_tenant(tenant, "CSV client", "CSV engagement")
+    run = run_import(client, tenant, plan_import(path))
+    app_conn.commit()
+    assert (run.loaded, run.result.created, run.result.invalid) == (3, 2, 1), run.result
+    records = records_of(app_conn, tenant, run.data_import_id)
+    assert [r["processing_status"] for r in records] == ["created", "invalid", "created"]
+    assert "hostname" in {w["field"] for w in warnings_of(records[1])}
+    assert "ip_address" in {w["field"] for w in warnings_of(records[2])}
+    made = get_asset(app_conn, tenant, records[0]["asset_id"])["asset"]
+    assert made["hostname"] == "web01" and "web01-again" in made["custom_attributes"].values()
+
+
 def test_a_mapping_to_an_internal_column_name_is_a_custom_attribute(conn, app_conn):
     tenant = new_tenant(app_conn)
     flow, result = run_flow(app_conn, tenant, [{"hostname": "web01", "owner": str(uuid.uuid4())}],
