@@ -629,7 +629,7 @@ BEGIN
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -651,7 +651,11 @@ BEGIN
              ELSE '''{}''::jsonb' END,
         coalesce(v_problems, 'NULL'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
-        p_input);
+        p_input,
+        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
+             THEN format('discovery._external_id_problems(g.data -> %L)',
+                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
+             ELSE '''[]''::jsonb' END);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -721,6 +725,37 @@ BEGIN
         v_hint);
     RETURN NULL;
 END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION discovery._external_id_problems(p_value jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE
+               WHEN p_value IS NULL OR jsonb_typeof(p_value) = 'null' THEN '[]'::jsonb
+               WHEN jsonb_typeof(p_value) <> 'object' THEN jsonb_build_array(jsonb_build_object(
+                   'field', 'external_ids', 'error', 'not an object of namespace: value',
+                   'value', left(p_value::text, 200), 'severity', 'warning', 'source', 'external_ids'))
+               ELSE (
+                   SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'field', 'external_ids.' || lower(discovery._trim(e.key)), 'error', x.error,
+                              'value', left(coalesce(x.text, e.value::text), 200), 'severity', 'warning',
+                              'source', 'external_ids') ORDER BY e.key), '[]'::jsonb)
+                     FROM jsonb_each(p_value) AS e
+                    CROSS JOIN LATERAL (SELECT discovery._json_text(e.value) AS text) AS t
+                    CROSS JOIN LATERAL (
+                        SELECT t.text,
+                               CASE
+                                   WHEN discovery._trim(e.key) = '' THEN 'an external ID without a namespace'
+                                   WHEN jsonb_typeof(e.value) = 'null' THEN NULL
+                                   WHEN t.text IS NULL THEN 'no text value'
+                                   WHEN discovery._is_placeholder(t.text) THEN 'placeholder value, treated as empty'
+                                   WHEN length(t.text) > 255 THEN 'longer than 255 characters'
+                               END AS error
+                    ) AS x
+                    WHERE x.error IS NOT NULL)
+           END;
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._external_ids(p_value jsonb)
@@ -4101,7 +4136,8 @@ milliseconds a record).
             kept as custom attributes (under their own name, or
             "source: <key>" when that names a field);
   problems  a value set to null, and a second source of equal priority, is
-            a warning {field, error, value, severity: "warning", source};
+            a warning {field, error, value, severity: "warning", source}
+            (so is an entry an "external_ids" object leaves out);
             a record with no name and no identity key has an error
             (severity "error"), which makes it invalid.
 comment on discovery._data_import(uuid,uuid,uuid,boolean): The tenant's data import with this ID, or WR003. p_lock takes the import's
@@ -4109,6 +4145,11 @@ row lock, which serialises writers of one import (row_number, counters).
 comment on discovery._discovery_flow(uuid,uuid,uuid): The tenant's discovery flow with this discovery_flows.id, or WR002. When the
 ID is a flow's public flow_id (the old platform's mix-up) the HINT names the
 discovery flow ID to use instead.
+comment on discovery._external_id_problems(jsonb): The warnings of an "external_ids" object of a record (DESIGN.md,
+"Outcomes"): what discovery._external_ids leaves out is not dropped without
+a word. Not an object, a blank namespace, a placeholder, a value longer
+than 255 characters or with no text: one warning each, {field, error,
+value, severity: "warning", source: "external_ids"}.
 comment on discovery._external_ids(jsonb): An "external_ids" object of a record: {namespace: value}, namespaces in
 lower case, values as identity compares them (discovery._cleansing_sql);
 values longer than 255 characters and placeholders are left out.

@@ -138,6 +138,25 @@ def test_an_external_id_without_a_namespace_is_no_external_id(conn, app_conn, ke
         assert made["external_ids"] == {} and made["custom_attributes"][key.strip()] == "X1"
 
 
+EXTERNAL_IDS = [
+    # (the "external_ids" object, external IDs kept, (warned field, error) or None)
+    ({"serial": "s" * 300}, {}, ("external_ids.serial", IDENTITY_TOO_LONG)),
+    ({"": "x", "serial": "S1"}, {"serial": "s1"}, ("external_ids.", "without a namespace")),
+    ({"tag": {"k": 1}}, {}, ("external_ids.tag", "no text value")),
+    ({"serial": "N/A", "vm_uuid": "V1"}, {"vm_uuid": "v1"}, ("external_ids.serial", PLACEHOLDER)),
+    ("not an object", {}, ("external_ids", "not an object")),
+    (["S1"], {}, ("external_ids", "not an object")),
+    ({"Serial ": " S2 "}, {"serial": "s2"}, None),
+]
+
+
+@pytest.mark.parametrize(("value", "kept", "warning"), EXTERNAL_IDS, ids=[f"ext-{i}" for i in range(len(EXTERNAL_IDS))])
+def test_an_external_id_left_out_is_a_warning(conn, app_conn, value, kept, warning):
+    record, made = one_value(conn, app_conn, "external_ids", value)
+    assert made["external_ids"] == kept
+    assert_warning(record, *(warning or ("external_ids", None)))
+
+
 def test_a_blank_hostname_is_no_value_and_no_identity(conn, app_conn):
     tenant, _, result, (record,) = import_as_app(conn, app_conn, [{"hostname": " \u3000 "}])
     assert result["invalid"] == 1 and record["processing_status"] == "invalid" and record["asset_id"] is None

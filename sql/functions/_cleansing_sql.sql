@@ -35,7 +35,8 @@
 --             kept as custom attributes (under their own name, or
 --             "source: <key>" when that names a field);
 --   problems  a value set to null, and a second source of equal priority, is
---             a warning {field, error, value, severity: "warning", source};
+--             a warning {field, error, value, severity: "warning", source}
+--             (so is an entry an "external_ids" object leaves out);
 --             a record with no name and no identity key has an error
 --             (severity "error"), which makes it invalid.
 CREATE FUNCTION discovery._cleansing_sql(
@@ -239,7 +240,7 @@ BEGIN
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -261,6 +262,10 @@ BEGIN
              ELSE '''{}''::jsonb' END,
         coalesce(v_problems, 'NULL'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
-        p_input);
+        p_input,
+        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
+             THEN format('discovery._external_id_problems(g.data -> %L)',
+                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
+             ELSE '''[]''::jsonb' END);
 END
 $$;
