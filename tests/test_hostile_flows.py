@@ -154,6 +154,14 @@ MALFORMED = [
      "external_ids"),
     ("map-defaults-array", "WR005", mappings([{"source_field": "a", "target_field": "name"}], '["x"]'),
      "p_field_defaults"),
+    ("defaults-bad-ip", "WR005", mappings([], '{"ip_address": "1::2::3"}'), "p_field_defaults.ip_address"),
+    ("defaults-cores", "WR005", mappings([], '{"cpu_cores": "99999999999"}'), "p_field_defaults.cpu_cores"),
+    ("defaults-cores-fraction", "WR005", mappings([], '{"cpu_cores": 2.5}'), "p_field_defaults.cpu_cores"),
+    ("defaults-memory", "WR005", mappings([], '{"memory_gb": "1e400"}'), "p_field_defaults.memory_gb"),
+    ("defaults-long-type", "WR005", mappings([], j({"asset_type": "t" * 256})), "p_field_defaults.asset_type"),
+    ("defaults-long-text", "WR005", mappings([], j({"Environment": "e" * 10001})), "p_field_defaults.Environment"),
+    ("defaults-object", "WR005", mappings([], '{"hostname": {"a": 1}}'), "p_field_defaults.hostname"),
+    ("defaults-long-external-id", "WR005", mappings([], j({"external_ids.serial": "s" * 256})), "external_ids.serial"),
     ("persist-null", "WR005", lambda app, w: persist_cleansed_data(app, w.tenant, w.pending.discovery_flow_id, "null"),
      None),
     ("persist-uuid-open-brace", "WR005",
@@ -233,6 +241,22 @@ MALFORMED = [
 def test_a_malformed_call_is_refused_and_changes_nothing(conn, app_conn, w, sqlstate, attempt, detail):
     with refused(conn, app_conn, sqlstate, detail):
         attempt(app_conn, w)
+
+
+def test_good_field_defaults_fill_what_no_key_filled(conn, app_conn, w):
+    defaults = {"asset_type": "virtual_machine", "cpu_cores": "4", "memory_gb": "16384 MB", "ip_address": " 10.1.1.1 ",
+                "Environment": "prod", "notes": {"any": ["json"]}}
+    val(app_conn, "select discovery.set_field_mappings(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+                  " p_data_import_id => %s::uuid, p_mappings => '[]'::jsonb, p_field_defaults => %s::jsonb)",
+        (*w.tenant, w.pending.data_import_id, j(defaults)))
+    result = create_assets(app_conn, w.tenant, w.pending.discovery_flow_id)
+    app_conn.commit()
+    assert result["created"] == 2
+    record = next(r for r in records_of(app_conn, w.tenant, w.pending.data_import_id) if r["row_number"] == 1)
+    made = get_asset(app_conn, w.tenant, record["asset_id"])["asset"]
+    assert (made["asset_type"], made["cpu_cores"], float(made["memory_gb"]), made["environment"],
+            made["ip_address"], made["custom_attributes"]["notes"]) == \
+        ("virtual_machine", 4, 16.0, "prod", "10.1.1.1", {"any": ["json"]})
 
 
 def test_a_long_header_is_a_mapping_like_any_other(conn, app_conn, w):
