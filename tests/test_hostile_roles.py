@@ -124,6 +124,9 @@ PRIVATE = [
     "drop function discovery.wiring_health(uuid, uuid, boolean)",
     "comment on function discovery.wiring_health(uuid, uuid, boolean) is 'owned'",
     "grant discovery_owner to current_user",
+    "set session_replication_role = replica",
+    "create table discovery_health.evil (id int)",
+    "alter default privileges for role discovery_owner in schema migration grant select on tables to public",
 ]
 
 
@@ -145,6 +148,46 @@ def test_the_analyst_and_a_stranger_cannot_call_the_api(conn, analyst_conn, stra
     with refused(conn, acting, "42501"):
         acting.execute(f"select discovery.{function}(p_client_account_id => %s::uuid,"
                        f" p_engagement_id => %s::uuid{arguments})", tuple(world.tenant))
+
+
+@pytest.mark.parametrize("role", ["analyst", "stranger"])
+@pytest.mark.parametrize("statement", ["create table discovery_health.evil (id int)",
+                                       "create function discovery_health.evil() returns int language sql return 1",
+                                       "create view discovery_health.wiring_health_evil as select 1 as x"])
+def test_the_analyst_and_a_stranger_create_nothing_where_analysts_read(conn, analyst_conn, stranger_conn, role,
+                                                                      statement):
+    acting = analyst_conn if role == "analyst" else stranger_conn
+    with refused(conn, acting, "42501"):
+        acting.execute(statement)
+
+
+@pytest.mark.parametrize("role", ["analyst", "stranger"])
+@pytest.mark.parametrize("signal", ["pg_cancel_backend", "pg_terminate_backend"])
+def test_the_analyst_and_a_stranger_cannot_stop_an_import(conn, db_url, analyst_conn, stranger_conn, world, role,
+                                                          signal):
+    acting = analyst_conn if role == "analyst" else stranger_conn
+    with psycopg.connect(db_url, user=APP_ROLE) as importer:
+        importer.execute("select discovery.list_assets(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid)",
+                         tuple(world.tenant))
+        with refused(conn, acting, "42501"):
+            acting.execute(f"select {signal}(%s::integer)", (importer.info.backend_pid,))
+        importer.rollback()
+    import_now(db_url, world)
+
+
+def test_temporary_tables_named_like_the_tables_change_nothing_the_api_does(conn, db_url, world):
+    with psycopg.connect(db_url, user=APP_ROLE) as shadow:
+        for table in ("engagements", "assets", "raw_import_records", "data_imports", "discovery_flows"):
+            shadow.execute(f"create temporary table {table} (like pg_catalog.pg_class)")
+        shadow.execute("set search_path = pg_temp, public")
+        data_import_id = create_data_import(shadow, world.tenant, import_name="shadowed")
+        add_raw_records(shadow, world.tenant, data_import_id, [{"hostname": "web01"}, {"hostname": "shadow01"}])
+        flow = start_discovery_flow(shadow, world.tenant, data_import_id)
+        result = create_assets(shadow, world.tenant, flow["discovery_flow_id"])
+        shadow.commit()
+    assert (result["created"], result["matched"]) == (1, 1)
+    assert val(conn, "select count(*) from migration.assets where client_account_id = %s and hostname = 'shadow01'",
+               (world.tenant.client_account_id,)) == 1
 
 
 # -- DELETE of a wired asset -----------------------------------------------------------------------------------------
