@@ -322,6 +322,24 @@ def test_colliding_cleansed_data_keys_keep_one_value_and_note_the_other(conn, ap
     assert warning["field"] == "hostname" and "also filled by another column" in warning["error"]
 
 
+@pytest.mark.parametrize(("host", "server", "hostname", "kept"), [
+    ("web-a", "web-b", "web-a", {"Server": "web-b"}),
+    ("  ", "web-b", "web-b", {}),
+    ("N/A", "web-b", "web-b", {}),
+])
+def test_two_sources_of_one_field_keep_the_other_value(conn, app_conn, host, server, hostname, kept):
+    tenant = new_tenant(app_conn)
+    flow, result = run_flow(app_conn, tenant, [{"Host": host, "Server": server}], mappings=[
+        {"source_field": "Host", "target_field": "hostname", "priority": 1},
+        {"source_field": "Server", "target_field": "hostname", "priority": 2}])
+    app_conn.commit()
+    assert result["created"] == 1
+    (made,) = assets_through_api(app_conn, tenant)
+    full = get_asset(app_conn, tenant, made["id"])["asset"]
+    assert full["hostname"] == hostname
+    assert {k: v for k, v in full["custom_attributes"].items() if k in ("Server", "Host")} == kept
+
+
 def test_every_proposal_is_accepted_as_it_is_proposed(conn, app_conn):
     tenant = new_tenant(app_conn)
     flow = start_flow(app_conn, tenant, [{"hostname": "web01", "   ": "x", "": "y", "#": "z", "Server": "s"}])
