@@ -673,3 +673,158 @@ def repair(conn: psycopg.Connection, tenant: Any, dry_run: bool | None = None) -
 def pending_conflicts(conn: psycopg.Connection, discovery_flow_id: Any) -> list[dict[str, Any]]:
     return rows(conn, "select * from migration.asset_conflict_resolutions where discovery_flow_id = %s"
                       " and resolution_status = 'pending' order by id", (discovery_flow_id,))
+
+
+# == The hostile-input suite ========================================================================================
+#
+# Helpers of the hostile-input suites (tests/test_hostile_*.py). Every refused
+# call must change nothing: ``unchanged`` compares every row of every table of
+# schema `migration` (``snapshot``) before and after, as an observer
+# connection (a superuser) sees them; ``refused`` adds the exact SQLSTATE the
+# acting connection (a backend's or an analyst's login role) must get. A call
+# that succeeds with field warnings changes only its own tenant: ``unchanged``
+# with ``outside=`` compares the rows of every other client account.
+
+STRANGER_ROLE = "dw_test_stranger"  # a login role holding no group role at all
+
+
+def ensure_stranger_role(admin: psycopg.Connection) -> str:
+    """Create (or reset) the login role that holds no role of the project."""
+    admin.execute("select pg_advisory_lock(%s::bigint)", (ROLE_LOCK,))
+    try:
+        if not admin.execute("select 1 from pg_roles where rolname = %s", (STRANGER_ROLE,)).fetchone():
+            admin.execute(f'create role "{STRANGER_ROLE}" login')
+        admin.execute(f'alter role "{STRANGER_ROLE}" login nosuperuser nocreatedb nocreaterole inherit'
+                      ' noreplication nobypassrls')
+        for (other,) in admin.execute(
+                "select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid"
+                " join pg_roles u on u.oid = m.member where u.rolname = %s", (STRANGER_ROLE,)).fetchall():
+            admin.execute(f'revoke "{other}" from "{STRANGER_ROLE}"')
+    finally:
+        admin.execute("select pg_advisory_unlock(%s::bigint)", (ROLE_LOCK,))
+    return STRANGER_ROLE
+
+
+def snapshot_outside(conn: psycopg.Connection, client_account_id: Any) -> dict[str, list[str]]:
+    """``snapshot`` without the rows of one client account."""
+    out = {}
+    for table in migration_tables(conn):
+        column = "id" if table == "client_accounts" else "client_account_id"
+        out[table] = [r["x"] for r in rows(
+            conn, f"select to_jsonb(t)::text as x from migration.{table} as t"
+                  f" where t.{column} is distinct from %s::uuid order by 1", (client_account_id,))]
+    return out
+
+
+@contextlib.contextmanager
+def unchanged(observer: psycopg.Connection, outside: Any = None) -> Iterator[None]:
+    """Asserts that every row of every `migration` table is as before (with
+    ``outside``, a client account ID: every row of every other client)."""
+    def take():
+        observer.rollback()  # a fresh snapshot of what is committed
+        return snapshot(observer) if outside is None else snapshot_outside(observer, outside)
+    before = take()
+    yield
+    after = take()
+    changed = [t for t in before if before[t] != after.get(t)]
+    assert not changed, f"rows changed in {changed}: " + "; ".join(
+        f"{t}: -{sorted(set(before[t]) - set(after[t]))[:2]} +{sorted(set(after[t]) - set(before[t]))[:2]}"
+        for t in changed)
+
+
+@contextlib.contextmanager
+def refused(observer: psycopg.Connection, acting: psycopg.Connection, sqlstate: str,
+            detail: str | None = None) -> Iterator[Any]:
+    """The call in the block, made on ``acting``, fails with ``sqlstate`` (a
+    WR code with its DETAIL, which contains ``detail`` when given, and HINT),
+    and after the acting session commits nothing has changed."""
+    with unchanged(observer):
+        with pytest.raises(psycopg.Error) as info, acting.transaction():
+            yield info
+        error = info.value
+        assert error.sqlstate == sqlstate, f"expected {sqlstate}, got {error.sqlstate}: {error}"
+        if sqlstate.startswith("WR"):
+            assert error.diag.message_primary and error.diag.message_hint, f"{sqlstate} without a HINT: {error}"
+            assert error.diag.message_detail, f"{sqlstate} without a DETAIL: {error}"
+            if detail is not None:
+                assert detail.lower() in error.diag.message_detail.lower(), error.diag.message_detail
+        if not acting.autocommit:
+            acting.commit()
+
+
+def warnings_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [w for w in (record.get("validation_errors") or []) if w.get("severity") == "warning"]
+
+
+def undo_import(conn, tenant, data_import_id, dry_run: bool | None = True) -> dict:
+    t = as_tenant(tenant)
+    return val(conn, "select discovery.undo_import(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+                     " p_data_import_id => %s::uuid, p_dry_run => %s::boolean)",
+               (t.client_account_id, t.engagement_id, data_import_id, dry_run))
+
+
+def get_asset(conn, tenant, asset_id) -> dict:
+    t = as_tenant(tenant)
+    return val(conn, "select discovery.get_asset(p_client_account_id => %s::uuid, p_engagement_id => %s::uuid,"
+                     " p_asset_id => %s::uuid)", (t.client_account_id, t.engagement_id, asset_id))
+
+
+def list_data_imports(conn, tenant, page=1, page_size=50) -> dict:
+    t = as_tenant(tenant)
+    return val(conn, "select discovery.list_data_imports(p_client_account_id => %s::uuid,"
+                     " p_engagement_id => %s::uuid, p_page => %s::integer, p_page_size => %s::integer)",
+               (t.client_account_id, t.engagement_id, page, page_size))
+
+
+def records_of(conn, tenant, data_import_id) -> list[dict[str, Any]]:
+    """The import's raw records through the API (list_raw_records, every page), by row_number."""
+    out, page = [], 1
+    while True:
+        found = list_raw_records(conn, tenant, data_import_id=data_import_id, page=page, page_size=200)
+        out += found["records"]
+        if not found["pagination"]["has_next"]:
+            return out
+        page += 1
+
+
+def assets_through_api(conn, tenant, flow_id=None) -> list[dict[str, Any]]:
+    out, page = [], 1
+    while True:
+        found = list_assets(conn, tenant, flow_id=flow_id, page=page, page_size=200)
+        out += found["assets"]
+        if not found["pagination"]["has_next"]:
+            return out
+        page += 1
+
+
+@dataclass
+class World:
+    """One tenant as the backend left it: an import whose inventory ran
+    (two assets sharing a short name, web01, an invalid record), one with a
+    pending conflict, and one started but not run."""
+
+    tenant: T
+    done: Flow
+    conflicted: Flow
+    pending: Flow
+    done_records: list[dict[str, Any]]
+    pending_records: list[dict[str, Any]]
+    conflict: dict[str, Any]
+
+    def record(self, status: str) -> str:
+        return next(r["id"] for r in self.done_records if r["processing_status"] == status)
+
+
+def build_world(app, tenant: T | None = None) -> World:
+    tenant = tenant or new_tenant(app)
+    done, _ = run_flow(app, tenant, [{"fqdn": "alpha.a.example.com"}, {"fqdn": "alpha.b.example.com"},
+                                     {"hostname": "web01", "ip_address": "10.0.0.1"}, {"comment": "no identity"}],
+                       import_name="done")
+    conflicted, result = run_flow(app, tenant, [{"hostname": "ALPHA", "cpu_cores": "4"}], import_name="conflicted")
+    assert result["conflicts"] == 1
+    pending = start_flow(app, tenant, [{"hostname": "db01"}, {"hostname": "db02", "cpu_cores": "8"}],
+                         import_name="pending")
+    app.commit()
+    (conflict,) = list_conflicts(app, tenant)["conflicts"]
+    return World(tenant, done, conflicted, pending, records_of(app, tenant, done.data_import_id),
+                 records_of(app, tenant, pending.data_import_id), conflict)

@@ -472,7 +472,7 @@ BEGIN
                    WHEN s.target IN ('memory_gb', 'storage_gb') THEN 'gb'
                    WHEN s.target = ANY (discovery._identity_columns()) OR s.target = 'asset_type' THEN 'identity'
                    WHEN s.target = ANY (discovery._asset_columns()) THEN 'text'
-                   WHEN s.target LIKE 'external\_ids.%' THEN 'external_id'
+                   WHEN s.target LIKE 'external\_ids._%' THEN 'external_id'
                    ELSE 'custom'
                END AS kind,
                row_number() OVER (PARTITION BY s.target ORDER BY s.priority, s.mapped DESC, s.key) AS rank,
@@ -516,7 +516,7 @@ BEGIN
                        'THEN to_jsonb(c.%1$s::numeric::integer) END'
                    WHEN 'gb' THEN
                        'CASE WHEN c.%2$s THEN NULL WHEN c.%1$s ~ ''^[0-9]{1,12}(\.[0-9]+)?$'' '
-                       'THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
+                       'AND c.%1$s::numeric * %5$s <= 1e9 THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
                        'WHEN discovery._to_gb(c.%1$s, %6$L) <= 1e9 THEN to_jsonb(discovery._to_gb(c.%1$s, %6$L)) END'
                    ELSE
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= %7$s THEN to_jsonb(c.%1$s) END'
@@ -535,7 +535,7 @@ BEGIN
         -- a value of a field that another source filled: kept as a custom attribute
         SELECT s.*,
                CASE WHEN lower(discovery._trim(s.key)) = ANY (discovery._asset_columns())
-                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids.%'
+                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids._%'
                          OR discovery._field_name(s.key) = s.target
                     THEN 'source: ' || discovery._trim(s.key)
                     ELSE discovery._trim(s.key) END AS spare_name,
@@ -629,7 +629,7 @@ BEGIN
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -651,7 +651,11 @@ BEGIN
              ELSE '''{}''::jsonb' END,
         coalesce(v_problems, 'NULL'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
-        p_input);
+        p_input,
+        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
+             THEN format('discovery._external_id_problems(g.data -> %L)',
+                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
+             ELSE '''[]''::jsonb' END);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -723,6 +727,37 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION discovery._external_id_problems(p_value jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT CASE
+               WHEN p_value IS NULL OR jsonb_typeof(p_value) = 'null' THEN '[]'::jsonb
+               WHEN jsonb_typeof(p_value) <> 'object' THEN jsonb_build_array(jsonb_build_object(
+                   'field', 'external_ids', 'error', 'not an object of namespace: value',
+                   'value', left(p_value::text, 200), 'severity', 'warning', 'source', 'external_ids'))
+               ELSE (
+                   SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'field', 'external_ids.' || lower(discovery._trim(e.key)), 'error', x.error,
+                              'value', left(coalesce(x.text, e.value::text), 200), 'severity', 'warning',
+                              'source', 'external_ids') ORDER BY e.key), '[]'::jsonb)
+                     FROM jsonb_each(p_value) AS e
+                    CROSS JOIN LATERAL (SELECT discovery._json_text(e.value) AS text) AS t
+                    CROSS JOIN LATERAL (
+                        SELECT t.text,
+                               CASE
+                                   WHEN discovery._trim(e.key) = '' THEN 'an external ID without a namespace'
+                                   WHEN jsonb_typeof(e.value) = 'null' THEN NULL
+                                   WHEN t.text IS NULL THEN 'no text value'
+                                   WHEN discovery._is_placeholder(t.text) THEN 'placeholder value, treated as empty'
+                                   WHEN length(t.text) > 255 THEN 'longer than 255 characters'
+                               END AS error
+                    ) AS x
+                    WHERE x.error IS NOT NULL)
+           END;
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._external_ids(p_value jsonb)
  RETURNS jsonb
  LANGUAGE sql
@@ -771,7 +806,7 @@ CREATE OR REPLACE FUNCTION discovery._field_name(p_name text)
 AS $function$
     SELECT CASE
                WHEN n.norm = ANY (discovery._asset_columns()) THEN n.norm
-               WHEN n.norm LIKE 'external\_ids.%' AND length(n.norm) > 13 THEN n.norm
+               WHEN n.norm LIKE 'external\_ids._%' THEN n.norm
                ELSE discovery._trim(p_name)
            END
       FROM (SELECT lower(discovery._trim(p_name)) AS norm) AS n;
@@ -902,7 +937,9 @@ AS $function$
         WHEN 'object' THEN coalesce(p_value ->> p_value_key, p_value ->> 'display', p_value ->> 'name',
                                     p_value ->> 'label', p_value ->> 'address', p_value ->> 'model',
                                     p_value ->> 'value')
-        WHEN 'array' THEN (SELECT string_agg(discovery._json_text(e.value, p_value_key), ', ' ORDER BY e.ordinality)
+        WHEN 'array' THEN (SELECT string_agg(CASE WHEN jsonb_typeof(e.value) = 'array' THEN e.value::text
+                                                  ELSE discovery._json_text(e.value, p_value_key) END,
+                                             ', ' ORDER BY e.ordinality)
                              FROM jsonb_array_elements(p_value) WITH ORDINALITY AS e (value, ordinality))
     END), '');
 $function$
@@ -2915,8 +2952,10 @@ DECLARE
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     PERFORM discovery._assert_flag(p_dry_run, 'p_dry_run');
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import up.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object(
             'dry_run', p_dry_run,
             'repaired', discovery._repair_wiring(p_client_account_id, p_engagement_id));
@@ -3123,6 +3162,7 @@ DECLARE
     v_bad record;
     v_count integer;
     v_changed boolean;
+    v_defaults jsonb;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     v_import := discovery._data_import(p_client_account_id, p_engagement_id, p_data_import_id, TRUE);
@@ -3152,12 +3192,58 @@ BEGIN
             '"approved" | "suggested" | "rejected", "confidence_score": number, "unit": "MB" | "MiB" | "GB" | …, '
             '"priority": 1-100, "value_key": text}; only the first two are required.');
     END IF;
+    SELECT e.ordinality, e.value ->> 'target_field' AS target INTO v_bad
+      FROM jsonb_array_elements(p_mappings) WITH ORDINALITY AS e (value, ordinality)
+     WHERE lower(discovery._trim(e.value ->> 'target_field')) IN ('external_ids', 'external_ids.')
+     ORDER BY e.ordinality
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a mapping target names external IDs without a namespace',
+            format('element %s of p_mappings: target_field=%L', v_bad.ordinality, v_bad.target),
+            'Map an identifier the source guarantees unique to external_ids.<namespace>, e.g. '
+            'external_ids.serial_number.');
+    END IF;
     IF p_field_defaults IS NOT NULL AND jsonb_typeof(p_field_defaults) <> 'object' THEN
         PERFORM discovery._raise(
             'WR005', 'p_field_defaults must be a JSON object', format('p_field_defaults is %s',
                                                                        jsonb_typeof(p_field_defaults)),
             'Pass {"field": value, …}, e.g. {"asset_type": "virtual_machine"}.');
     END IF;
+    -- A default fills a field as it is, so it must be a value the field can hold.
+    SELECT d.key, d.value INTO v_bad
+      FROM jsonb_each(coalesce(p_field_defaults, '{}')) AS d
+     CROSS JOIN LATERAL (SELECT discovery._field_name(d.key) AS field, discovery._trim(d.value #>> '{}') AS text) AS x
+     WHERE (x.field = ANY (discovery._asset_columns()) OR x.field LIKE 'external\_ids._%')
+       AND (jsonb_typeof(d.value) NOT IN ('string', 'number', 'boolean')
+            OR (x.field = 'ip_address' AND NOT migration.is_ip_address(x.text))
+            OR (x.field = 'cpu_cores' AND (x.text !~ '^[0-9]{1,6}$' OR x.text::integer > 100000))
+            OR (x.field IN ('memory_gb', 'storage_gb') AND (discovery._to_gb(x.text) <= 1e9) IS NOT TRUE)
+            OR ((x.field = ANY (discovery._identity_columns()) OR x.field = 'asset_type'
+                 OR x.field LIKE 'external\_ids._%') AND length(x.text) > 255)
+            OR length(x.text) > 10000)
+     ORDER BY d.key
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a field default is no value its field can hold',
+            format('p_field_defaults.%s=%s', v_bad.key, left(v_bad.value::text, 200)),
+            'A default is a text, number or boolean: an IP address for ip_address, a whole number from 0 to '
+            '100,000 for cpu_cores, an amount up to 1e9 GB for memory_gb and storage_gb, up to 255 characters '
+            'for identity fields, asset_type and external IDs, 10,000 for other text.');
+    END IF;
+    -- ... stored as the field holds it (the cleansing writes a default as it is).
+    SELECT jsonb_object_agg(d.key, CASE
+               WHEN x.field = 'ip_address' THEN to_jsonb(host(migration.ip_key(x.text)))
+               WHEN x.field = 'cpu_cores' THEN to_jsonb(x.text::integer)
+               WHEN x.field IN ('memory_gb', 'storage_gb') THEN to_jsonb(discovery._to_gb(x.text))
+               WHEN x.field = ANY (discovery._asset_columns()) OR x.field LIKE 'external\_ids._%' THEN to_jsonb(x.text)
+               ELSE d.value
+           END)
+      INTO v_defaults
+      FROM jsonb_each(coalesce(p_field_defaults, '{}')) AS d
+     CROSS JOIN LATERAL (SELECT discovery._field_name(d.key) AS field, discovery._trim(d.value #>> '{}') AS text) AS x;
+    v_defaults := CASE WHEN p_field_defaults IS NOT NULL THEN coalesce(v_defaults, '{}') END;
 
     SELECT lower(discovery._trim(e.value ->> 'source_field')) AS source INTO v_bad
       FROM jsonb_array_elements(p_mappings) AS e (value)
@@ -3183,7 +3269,7 @@ BEGIN
                       IS DISTINCT FROM (discovery._field_name(e.value ->> 'target_field'),
                                         coalesce(e.value ->> 'status', 'approved'), e.value ->> 'unit',
                                         coalesce((e.value ->> 'priority')::smallint, 1), e.value ->> 'value_key'))
-           OR (p_field_defaults IS NOT NULL AND p_field_defaults IS DISTINCT FROM v_import.field_defaults)
+           OR (v_defaults IS NOT NULL AND v_defaults IS DISTINCT FROM v_import.field_defaults)
       INTO v_changed;
     IF v_changed AND EXISTS (
            SELECT FROM migration.asset_inventory_runs AS run
@@ -3227,7 +3313,7 @@ BEGIN
      WHERE m.data_import_id = p_data_import_id
        AND m.client_account_id = p_client_account_id
        AND m.status = 'approved'
-       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids.%')
+       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids._%')
      GROUP BY m.target_field, m.priority
     HAVING count(*) > 1
      LIMIT 1;
@@ -3240,9 +3326,9 @@ BEGIN
             'priorities (the lowest non-empty value wins).');
     END IF;
 
-    IF p_field_defaults IS NOT NULL OR p_profile IS NOT NULL THEN
+    IF v_defaults IS NOT NULL OR p_profile IS NOT NULL THEN
         UPDATE migration.data_imports AS i
-           SET field_defaults = coalesce(p_field_defaults, i.field_defaults),
+           SET field_defaults = coalesce(v_defaults, i.field_defaults),
                profile = coalesce(p_profile, i.profile),
                updated_at = v_now
          WHERE i.client_account_id = p_client_account_id
@@ -3360,6 +3446,7 @@ BEGIN
          WHERE r.data_import_id = p_data_import_id
            AND r.client_account_id = p_client_account_id
            AND r.engagement_id = p_engagement_id
+           AND discovery._trim(k.key) <> ''
     ),
     normalized AS (
         SELECT s.source_field,
@@ -3444,8 +3531,12 @@ BEGIN
             'WR008', 'the import was undone already', format('data_import_id=%s', p_data_import_id),
             'Nothing is left to take back; discovery.list_data_imports shows each import''s status.');
     END IF;
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import of
+        -- the tenant up. The import's row lock (above) stays: a concurrent undo of
+        -- the same import waits for this transaction, dry run or not.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object('dry_run', p_dry_run)
                     || discovery._undo_import(p_client_account_id, p_engagement_id, p_data_import_id);
         IF p_dry_run THEN
@@ -3546,7 +3637,7 @@ BEGIN
                       AND i.status <> 'undone'
                       AND m.status = 'approved'
                       AND NOT (m.target_field = ANY (discovery._asset_columns()))
-                      AND m.target_field NOT LIKE 'external\_ids.%'))
+                      AND m.target_field NOT LIKE 'external\_ids._%'))
       INTO v_quality
       FROM migration.record_counts AS c
      WHERE c.client_account_id = p_client_account_id
@@ -3754,7 +3845,7 @@ CREATE OR REPLACE FUNCTION migration.identity_text(p_value text)
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-RETURN NULLIF("left"(lower(btrim(CASE WHEN (octet_length(p_value) = length(p_value)) THEN p_value ELSE NORMALIZE(p_value, NFKC) END, (' 	
+RETURN NULLIF("left"(lower(btrim(CASE WHEN (octet_length(p_value) = length(p_value)) THEN p_value ELSE NORMALIZE(translate(p_value, '­​‌‍⁠﻿'::text, ''::text), NFKC) END, (' 	
 \u000d\u000b\u000c\u0085  ᠎       '::text || '    ​‌‍\u2028\u2029  ⁠　﻿'::text))), 500), ''::text)
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION migration.ip_key(p_value text)
@@ -4080,7 +4171,8 @@ milliseconds a record).
             kept as custom attributes (under their own name, or
             "source: <key>" when that names a field);
   problems  a value set to null, and a second source of equal priority, is
-            a warning {field, error, value, severity: "warning", source};
+            a warning {field, error, value, severity: "warning", source}
+            (so is an entry an "external_ids" object leaves out);
             a record with no name and no identity key has an error
             (severity "error"), which makes it invalid.
 comment on discovery._data_import(uuid,uuid,uuid,boolean): The tenant's data import with this ID, or WR003. p_lock takes the import's
@@ -4088,6 +4180,11 @@ row lock, which serialises writers of one import (row_number, counters).
 comment on discovery._discovery_flow(uuid,uuid,uuid): The tenant's discovery flow with this discovery_flows.id, or WR002. When the
 ID is a flow's public flow_id (the old platform's mix-up) the HINT names the
 discovery flow ID to use instead.
+comment on discovery._external_id_problems(jsonb): The warnings of an "external_ids" object of a record (DESIGN.md,
+"Outcomes"): what discovery._external_ids leaves out is not dropped without
+a word. Not an object, a blank namespace, a placeholder, a value longer
+than 255 characters or with no text: one warning each, {field, error,
+value, severity: "warning", source: "external_ids"}.
 comment on discovery._external_ids(jsonb): An "external_ids" object of a record: {namespace: value}, namespaces in
 lower case, values as identity compares them (discovery._cleansing_sql);
 values longer than 255 characters and placeholders are left out.
@@ -4126,7 +4223,9 @@ payload's bad UUID is reported as WR005 instead of failing a cast.
 comment on discovery._json_text(jsonb,text): A JSON value as the text a column holds: strings trimmed, numbers and
 booleans as written, a nested object as its p_value_key member or else the
 first of display, name, label, address, model, value; an array as its
-elements' texts joined by ", ". Null for JSON null and empty results.
+elements' texts joined by ", " (an array inside it as its JSON text: no
+recursion, so a value nested thousands deep costs no stack). Null for JSON
+null and empty results.
 comment on discovery._jsonb_object_sql(text[]): SQL text of a jsonb object built from "key, value" pair expressions, in
 chunks of 50 (jsonb_build_object takes at most 100 arguments); '{}' when
 there is none.
@@ -4367,7 +4466,8 @@ comment on discovery.set_field_mappings(uuid,uuid,uuid,jsonb,jsonb,text): Upsert
 status?, confidence_score?, unit?, priority?, value_key?} objects (status
 defaults to approved; DESIGN.md, "Source profiles"), and optionally the
 import's field defaults (a profile's constant fields, e.g. {"asset_type":
-"virtual_machine"}) and the name of its source profile. Returns how many
+"virtual_machine"}: each a value its field can hold, else WR005, stored as
+the field holds it) and the name of its source profile. Returns how many
 mappings were written.
 
   target_field  an asset column (any case), external_ids.<namespace>, or
@@ -4397,7 +4497,10 @@ IPv4" → ip_address; "OS", "Platform" → operating_system; …, 0.9), else the
 header in snake_case, which lands in custom_attributes (0.3). No two
 sources are proposed for one asset column: the best (highest confidence,
 then first by name) keeps it, the others are proposed as custom attributes.
-A blank header is proposed as unnamed_column, a very long one is cut.
+A header of symbols only is proposed as unnamed_column, a very long one is
+cut. A blank header is not proposed: it needs no mapping (the cleansing keeps
+its value as the custom attribute unnamed_column, with a warning), and
+set_field_mappings takes no blank source field.
 Writes nothing: approve with set_field_mappings.
 comment on discovery.undo_import(uuid,uuid,uuid,boolean): Takes an import back (DESIGN.md, "undo_import"): for an import whose runs
 went wrong (a bad mapping, a wrong file), the tenant becomes as if it had

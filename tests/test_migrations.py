@@ -55,7 +55,7 @@ def schema_snapshot(url: str) -> list[tuple]:
             SELECT 'trigger', tgrelid::regclass::text || '.' || tgname, pg_get_triggerdef(oid)
               FROM pg_trigger WHERE NOT tgisinternal
             UNION ALL
-            SELECT 'function', p.oid::regprocedure::text, md5(p.prosrc)
+            SELECT 'function', p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid))
               FROM pg_proc AS p WHERE p.pronamespace = 'migration'::regnamespace
             ORDER BY 1, 2, 3""").fetchall()
 

@@ -35,7 +35,8 @@
 --             kept as custom attributes (under their own name, or
 --             "source: <key>" when that names a field);
 --   problems  a value set to null, and a second source of equal priority, is
---             a warning {field, error, value, severity: "warning", source};
+--             a warning {field, error, value, severity: "warning", source}
+--             (so is an entry an "external_ids" object leaves out);
 --             a record with no name and no identity key has an error
 --             (severity "error"), which makes it invalid.
 CREATE FUNCTION discovery._cleansing_sql(
@@ -82,7 +83,7 @@ BEGIN
                    WHEN s.target IN ('memory_gb', 'storage_gb') THEN 'gb'
                    WHEN s.target = ANY (discovery._identity_columns()) OR s.target = 'asset_type' THEN 'identity'
                    WHEN s.target = ANY (discovery._asset_columns()) THEN 'text'
-                   WHEN s.target LIKE 'external\_ids.%' THEN 'external_id'
+                   WHEN s.target LIKE 'external\_ids._%' THEN 'external_id'
                    ELSE 'custom'
                END AS kind,
                row_number() OVER (PARTITION BY s.target ORDER BY s.priority, s.mapped DESC, s.key) AS rank,
@@ -126,7 +127,7 @@ BEGIN
                        'THEN to_jsonb(c.%1$s::numeric::integer) END'
                    WHEN 'gb' THEN
                        'CASE WHEN c.%2$s THEN NULL WHEN c.%1$s ~ ''^[0-9]{1,12}(\.[0-9]+)?$'' '
-                       'THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
+                       'AND c.%1$s::numeric * %5$s <= 1e9 THEN to_jsonb(trim_scale(round(c.%1$s::numeric * %5$s, 3))) '
                        'WHEN discovery._to_gb(c.%1$s, %6$L) <= 1e9 THEN to_jsonb(discovery._to_gb(c.%1$s, %6$L)) END'
                    ELSE
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= %7$s THEN to_jsonb(c.%1$s) END'
@@ -145,7 +146,7 @@ BEGIN
         -- a value of a field that another source filled: kept as a custom attribute
         SELECT s.*,
                CASE WHEN lower(discovery._trim(s.key)) = ANY (discovery._asset_columns())
-                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids.%'
+                         OR lower(discovery._trim(s.key)) LIKE 'external\_ids._%'
                          OR discovery._field_name(s.key) = s.target
                     THEN 'source: ' || discovery._trim(s.key)
                     ELSE discovery._trim(s.key) END AS spare_name,
@@ -239,7 +240,7 @@ BEGIN
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -261,6 +262,10 @@ BEGIN
              ELSE '''{}''::jsonb' END,
         coalesce(v_problems, 'NULL'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
-        p_input);
+        p_input,
+        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
+             THEN format('discovery._external_id_problems(g.data -> %L)',
+                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
+             ELSE '''[]''::jsonb' END);
 END
 $$;

@@ -8,7 +8,7 @@ PARALLEL SAFE
 AS $$
     SELECT CASE
                WHEN n.norm = ANY (discovery._asset_columns()) THEN n.norm
-               WHEN n.norm LIKE 'external\_ids.%' AND length(n.norm) > 13 THEN n.norm
+               WHEN n.norm LIKE 'external\_ids._%' THEN n.norm
                ELSE discovery._trim(p_name)
            END
       FROM (SELECT lower(discovery._trim(p_name)) AS norm) AS n;

@@ -31,8 +31,10 @@ DECLARE
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     PERFORM discovery._assert_flag(p_dry_run, 'p_dry_run');
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import up.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object(
             'dry_run', p_dry_run,
             'repaired', discovery._repair_wiring(p_client_account_id, p_engagement_id));

@@ -2,7 +2,8 @@
 -- status?, confidence_score?, unit?, priority?, value_key?} objects (status
 -- defaults to approved; DESIGN.md, "Source profiles"), and optionally the
 -- import's field defaults (a profile's constant fields, e.g. {"asset_type":
--- "virtual_machine"}) and the name of its source profile. Returns how many
+-- "virtual_machine"}: each a value its field can hold, else WR005, stored as
+-- the field holds it) and the name of its source profile. Returns how many
 -- mappings were written.
 --
 --   target_field  an asset column (any case), external_ids.<namespace>, or
@@ -40,6 +41,7 @@ DECLARE
     v_bad record;
     v_count integer;
     v_changed boolean;
+    v_defaults jsonb;
 BEGIN
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
     v_import := discovery._data_import(p_client_account_id, p_engagement_id, p_data_import_id, TRUE);
@@ -69,12 +71,58 @@ BEGIN
             '"approved" | "suggested" | "rejected", "confidence_score": number, "unit": "MB" | "MiB" | "GB" | …, '
             '"priority": 1-100, "value_key": text}; only the first two are required.');
     END IF;
+    SELECT e.ordinality, e.value ->> 'target_field' AS target INTO v_bad
+      FROM jsonb_array_elements(p_mappings) WITH ORDINALITY AS e (value, ordinality)
+     WHERE lower(discovery._trim(e.value ->> 'target_field')) IN ('external_ids', 'external_ids.')
+     ORDER BY e.ordinality
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a mapping target names external IDs without a namespace',
+            format('element %s of p_mappings: target_field=%L', v_bad.ordinality, v_bad.target),
+            'Map an identifier the source guarantees unique to external_ids.<namespace>, e.g. '
+            'external_ids.serial_number.');
+    END IF;
     IF p_field_defaults IS NOT NULL AND jsonb_typeof(p_field_defaults) <> 'object' THEN
         PERFORM discovery._raise(
             'WR005', 'p_field_defaults must be a JSON object', format('p_field_defaults is %s',
                                                                        jsonb_typeof(p_field_defaults)),
             'Pass {"field": value, …}, e.g. {"asset_type": "virtual_machine"}.');
     END IF;
+    -- A default fills a field as it is, so it must be a value the field can hold.
+    SELECT d.key, d.value INTO v_bad
+      FROM jsonb_each(coalesce(p_field_defaults, '{}')) AS d
+     CROSS JOIN LATERAL (SELECT discovery._field_name(d.key) AS field, discovery._trim(d.value #>> '{}') AS text) AS x
+     WHERE (x.field = ANY (discovery._asset_columns()) OR x.field LIKE 'external\_ids._%')
+       AND (jsonb_typeof(d.value) NOT IN ('string', 'number', 'boolean')
+            OR (x.field = 'ip_address' AND NOT migration.is_ip_address(x.text))
+            OR (x.field = 'cpu_cores' AND (x.text !~ '^[0-9]{1,6}$' OR x.text::integer > 100000))
+            OR (x.field IN ('memory_gb', 'storage_gb') AND (discovery._to_gb(x.text) <= 1e9) IS NOT TRUE)
+            OR ((x.field = ANY (discovery._identity_columns()) OR x.field = 'asset_type'
+                 OR x.field LIKE 'external\_ids._%') AND length(x.text) > 255)
+            OR length(x.text) > 10000)
+     ORDER BY d.key
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM discovery._raise(
+            'WR005', 'a field default is no value its field can hold',
+            format('p_field_defaults.%s=%s', v_bad.key, left(v_bad.value::text, 200)),
+            'A default is a text, number or boolean: an IP address for ip_address, a whole number from 0 to '
+            '100,000 for cpu_cores, an amount up to 1e9 GB for memory_gb and storage_gb, up to 255 characters '
+            'for identity fields, asset_type and external IDs, 10,000 for other text.');
+    END IF;
+    -- ... stored as the field holds it (the cleansing writes a default as it is).
+    SELECT jsonb_object_agg(d.key, CASE
+               WHEN x.field = 'ip_address' THEN to_jsonb(host(migration.ip_key(x.text)))
+               WHEN x.field = 'cpu_cores' THEN to_jsonb(x.text::integer)
+               WHEN x.field IN ('memory_gb', 'storage_gb') THEN to_jsonb(discovery._to_gb(x.text))
+               WHEN x.field = ANY (discovery._asset_columns()) OR x.field LIKE 'external\_ids._%' THEN to_jsonb(x.text)
+               ELSE d.value
+           END)
+      INTO v_defaults
+      FROM jsonb_each(coalesce(p_field_defaults, '{}')) AS d
+     CROSS JOIN LATERAL (SELECT discovery._field_name(d.key) AS field, discovery._trim(d.value #>> '{}') AS text) AS x;
+    v_defaults := CASE WHEN p_field_defaults IS NOT NULL THEN coalesce(v_defaults, '{}') END;
 
     SELECT lower(discovery._trim(e.value ->> 'source_field')) AS source INTO v_bad
       FROM jsonb_array_elements(p_mappings) AS e (value)
@@ -100,7 +148,7 @@ BEGIN
                       IS DISTINCT FROM (discovery._field_name(e.value ->> 'target_field'),
                                         coalesce(e.value ->> 'status', 'approved'), e.value ->> 'unit',
                                         coalesce((e.value ->> 'priority')::smallint, 1), e.value ->> 'value_key'))
-           OR (p_field_defaults IS NOT NULL AND p_field_defaults IS DISTINCT FROM v_import.field_defaults)
+           OR (v_defaults IS NOT NULL AND v_defaults IS DISTINCT FROM v_import.field_defaults)
       INTO v_changed;
     IF v_changed AND EXISTS (
            SELECT FROM migration.asset_inventory_runs AS run
@@ -144,7 +192,7 @@ BEGIN
      WHERE m.data_import_id = p_data_import_id
        AND m.client_account_id = p_client_account_id
        AND m.status = 'approved'
-       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids.%')
+       AND (m.target_field = ANY (discovery._asset_columns()) OR m.target_field LIKE 'external\_ids._%')
      GROUP BY m.target_field, m.priority
     HAVING count(*) > 1
      LIMIT 1;
@@ -157,9 +205,9 @@ BEGIN
             'priorities (the lowest non-empty value wins).');
     END IF;
 
-    IF p_field_defaults IS NOT NULL OR p_profile IS NOT NULL THEN
+    IF v_defaults IS NOT NULL OR p_profile IS NOT NULL THEN
         UPDATE migration.data_imports AS i
-           SET field_defaults = coalesce(p_field_defaults, i.field_defaults),
+           SET field_defaults = coalesce(v_defaults, i.field_defaults),
                profile = coalesce(p_profile, i.profile),
                updated_at = v_now
          WHERE i.client_account_id = p_client_account_id

@@ -5,7 +5,10 @@
 -- header in snake_case, which lands in custom_attributes (0.3). No two
 -- sources are proposed for one asset column: the best (highest confidence,
 -- then first by name) keeps it, the others are proposed as custom attributes.
--- A blank header is proposed as unnamed_column, a very long one is cut.
+-- A header of symbols only is proposed as unnamed_column, a very long one is
+-- cut. A blank header is not proposed: it needs no mapping (the cleansing keeps
+-- its value as the custom attribute unnamed_column, with a warning), and
+-- set_field_mappings takes no blank source field.
 -- Writes nothing: approve with set_field_mappings.
 CREATE FUNCTION discovery.suggest_field_mappings(
     p_client_account_id uuid,
@@ -31,6 +34,7 @@ BEGIN
          WHERE r.data_import_id = p_data_import_id
            AND r.client_account_id = p_client_account_id
            AND r.engagement_id = p_engagement_id
+           AND discovery._trim(k.key) <> ''
     ),
     normalized AS (
         SELECT s.source_field,

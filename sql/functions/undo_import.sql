@@ -42,8 +42,12 @@ BEGIN
             'WR008', 'the import was undone already', format('data_import_id=%s', p_data_import_id),
             'Nothing is left to take back; discovery.list_data_imports shows each import''s status.');
     END IF;
-    PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     BEGIN
+        -- Taken in the block: a dry run lets it go when its writes roll back, so a
+        -- caller that keeps its transaction open after a dry run holds no import of
+        -- the tenant up. The import's row lock (above) stays: a concurrent undo of
+        -- the same import waits for this transaction, dry run or not.
+        PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
         v_result := jsonb_build_object('dry_run', p_dry_run)
                     || discovery._undo_import(p_client_account_id, p_engagement_id, p_data_import_id);
         IF p_dry_run THEN

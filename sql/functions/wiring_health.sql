@@ -98,7 +98,7 @@ BEGIN
                       AND i.status <> 'undone'
                       AND m.status = 'approved'
                       AND NOT (m.target_field = ANY (discovery._asset_columns()))
-                      AND m.target_field NOT LIKE 'external\_ids.%'))
+                      AND m.target_field NOT LIKE 'external\_ids._%'))
       INTO v_quality
       FROM migration.record_counts AS c
      WHERE c.client_account_id = p_client_account_id
