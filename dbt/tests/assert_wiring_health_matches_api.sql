@@ -1,6 +1,7 @@
 -- discovery_health.wiring_health equals discovery.wiring_health() for every
 -- tenant: each of the ten counts and health_status. Selects the tenants and
 -- keys that differ (the mart's value next to the API's).
+{{ after_the_build() }}
 with
 
 mart as (
