@@ -10,10 +10,13 @@
 #      name, the kind of broken reference, the import that lost links);
 #   4. after `discovery-wiring repair --all --apply`, `dbt build` passes, and
 #      the history shows the tenant unhealthy, then healthy, and the gaps the
-#      repair fixed.
+#      repair fixed;
+#   5. after each of the two builds on broken and on repaired data, the
+#      analyst questions (dbt/analyses/) answer as a discovery_analyst login.
 # Exits non-zero when any expectation fails.
 set -euo pipefail
 : "${DISCOVERY_DATABASE_URL:?set DISCOVERY_DATABASE_URL}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DW="${DISCOVERY_WIRING:-discovery-wiring}"
 PYTHON="${PYTHON:-python3}"
 url="$DISCOVERY_DATABASE_URL"
@@ -160,6 +163,8 @@ lost=$(sql "SELECT coalesce(sum(records_link_broken + assets_link_broken), 0)
               FROM discovery_health.import_outcomes WHERE client_account_id = '$tenant_a'")
 [ "$lost" -gt 0 ] || fail "import_outcomes shows no import that lost links"
 echo "ok: asset_lineage shows the broken assets, import_outcomes $lost broken links"
+EXPECT_ROWS="unhealthy_tenants imports_that_lost_links health_changes_since_last_build" \
+    bash "$here/check_analyst_access.sh"
 
 "$DW" repair --all --apply >/dev/null
 "$DW" dbt build >"$log" 2>&1 || { grep -E "FAIL|ERROR|WARN" "$log" | head -20; fail "dbt build still fails after repair"; }
@@ -178,4 +183,5 @@ fixed=$(sql "SELECT count(*) FROM discovery_health.wiring_gaps_history
 [ "$fixed" -gt 0 ] || fail "wiring_gaps_history shows nothing the repair fixed"
 [ "$(sql "SELECT count(*) FROM discovery_health.wiring_gaps_history WHERE resolved_at IS NULL")" = 0 ] \
     || fail "wiring_gaps_history still has open gaps after repair"
+EXPECT_ROWS="health_changes_since_last_build last_repair_fixed" bash "$here/check_analyst_access.sh"
 echo "ok: the history shows both states: $states; last build: $changed; $fixed gaps fixed by the repair"
