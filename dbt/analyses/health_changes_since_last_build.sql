@@ -15,4 +15,4 @@ from discovery_health.wiring_health_history
 where
     measured_at = (select max(latest.measured_at) from discovery_health.wiring_health_history as latest)
     and (health_status_changed or gaps_change <> 0)
-order by abs(gaps_change) desc, client_account_name, engagement_name
+order by abs(gaps_change) desc, client_account_name asc, engagement_name asc

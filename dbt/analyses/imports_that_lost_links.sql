@@ -13,4 +13,4 @@ select distinct
     measured_at
 from discovery_health.import_outcomes
 where records_link_broken > 0 or assets_link_broken > 0
-order by records_link_broken desc, assets_link_broken desc, client_account_name, import_name
+order by records_link_broken desc, assets_link_broken desc, client_account_name asc, import_name asc

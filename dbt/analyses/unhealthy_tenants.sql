@@ -7,4 +7,4 @@ select
     measured_at
 from discovery_health.wiring_health
 where health_status = 'unhealthy'
-order by gaps_total desc, client_account_name, engagement_name
+order by gaps_total desc, client_account_name asc, engagement_name asc

@@ -5,6 +5,7 @@
 #   - it reads every mart and history table in discovery_health, and the
 #     failing rows dbt stored in discovery_health_audit;
 #   - it reads nothing in migration, nor the staging views;
+#   - every mart and mart column has a comment (the description);
 #   - each analyst question of dbt/analyses/*.sql runs as one query (the
 #     names in EXPECT_ROWS, space-separated, must return at least one row).
 # The login role it creates is dropped on exit, whatever happens.
@@ -35,6 +36,18 @@ for mart in $marts; do
     n=$(as_analyst "SELECT count(*) FROM $mart") || fail "analyst cannot read $mart"
     echo "ok: analyst reads $mart ($n rows)"
 done
+# What psql's \d+ and BI tools show: every mart and every column has its
+# description as a comment (persist_docs).
+uncommented=$(psql -X -At "$url" -c "
+    SELECT string_agg(c.relname || coalesce('.' || a.attname, ''), ' ' ORDER BY c.relname, a.attnum)
+      FROM pg_catalog.pg_class AS c
+      LEFT JOIN pg_catalog.pg_attribute AS a
+        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       AND pg_catalog.col_description(c.oid, a.attnum) IS NULL
+     WHERE c.relnamespace = 'discovery_health'::regnamespace AND c.relkind IN ('r', 'v')
+       AND (a.attname IS NOT NULL OR pg_catalog.obj_description(c.oid, 'pg_class') IS NULL)")
+[ -z "$uncommented" ] || fail "without a comment in the database: $uncommented"
+echo "ok: every mart and every mart column has a comment in the database"
 # The stored failing rows, and schema migration, in one session each (one
 # SELECT per table).
 n=$(as_analyst "DO \$\$

@@ -8,7 +8,9 @@ mart as (
     select * from {{ ref('wiring_health') }}
 ),
 
-api as (
+-- Materialised: inlined, the planner called discovery.wiring_health() once
+-- per compared key (twelve times per tenant).
+api as materialized (
     select
         mart.client_account_id,
         mart.engagement_id,

@@ -13,26 +13,38 @@
 with
 
 health as (
-    select * from {{ ref('wiring_health_history') }}
+    select
+        count(*) as tenants,
+        count(*) filter (where health_status = 'unhealthy') as unhealthy_tenants
+    from {{ ref('wiring_health_history') }}
     where measured_at = {{ measured_at() }}
 ),
 
 gaps as (
-    select * from {{ ref('wiring_gaps_history') }}
+    select
+        count(*) filter (where resolved_at is null) as gaps_open,
+        count(*) filter (where first_seen_at = {{ measured_at() }}) as gaps_found,
+        count(*) filter (where resolved_at = {{ measured_at() }}) as gaps_resolved
+    from {{ ref('wiring_gaps_history') }}
 ),
 
 final as (
     select
         {{ measured_at() }} as measured_at,
         cast('{{ invocation_id }}' as text) as invocation_id,
-        (select count(*) from health) as tenants,
-        (select count(*) from health where health_status = 'unhealthy') as unhealthy_tenants,
-        (select count(*) from gaps where resolved_at is null) as gaps_open,
-        (select count(*) from gaps where first_seen_at = {{ measured_at() }}) as gaps_found,
-        (select count(*) from gaps where resolved_at = {{ measured_at() }}) as gaps_resolved
+        health.tenants,
+        health.unhealthy_tenants,
+        gaps.gaps_open,
+        gaps.gaps_found,
+        gaps.gaps_resolved
+    from health
+    cross join gaps
 )
 
 select * from final
 {% if is_incremental() %}
-    where not exists (select 1 from {{ this }} as already where already.measured_at = {{ measured_at() }})
+    where not exists (
+        select 1 from {{ this }} as already
+        where already.measured_at = {{ measured_at() }}
+    )
 {% endif %}

@@ -30,7 +30,7 @@ current_health as (
             gaps_total
         from {{ this }}
         where measured_at < {{ measured_at() }}
-        order by client_account_id, engagement_id, measured_at desc
+        order by client_account_id asc, engagement_id asc, measured_at desc
     ),
 {% else %}
     previous_health as (
@@ -72,7 +72,8 @@ final as (
         previous_health.health_status as previous_health_status,
         previous_health.gaps_total as previous_gaps_total,
         current_health.gaps_total - coalesce(previous_health.gaps_total, 0) as gaps_change,
-        previous_health.health_status is distinct from current_health.health_status as health_status_changed
+        (previous_health.health_status is distinct from current_health.health_status)
+            as health_status_changed
     from current_health
     left join previous_health
         on
