@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+from psycopg.conninfo import conninfo_to_dict
+
 from discovery_wiring import dbt_settings
 
 
@@ -50,3 +56,20 @@ def test_only_the_newest_invocation_folders_are_kept(tmp_path):
     kept = sorted(p.name for p in base.iterdir())
     assert len(kept) == dbt_settings.KEEP_RUNS
     assert run.name in kept
+
+
+def test_the_dbt_command_reaches_the_database_and_writes_to_its_own_folder(db_url, tmp_path):
+    """`discovery-wiring dbt debug` connects to the database of DISCOVERY_DATABASE_URL
+    (not `postgres`), and dbt's output lands in a folder of this invocation."""
+    env = {**os.environ, "DISCOVERY_DATABASE_URL": db_url, dbt_settings.DIR_ENV: str(tmp_path)}
+    env.pop("DBT_TARGET_PATH", None)
+    env.pop("DBT_LOG_PATH", None)
+    done = subprocess.run([sys.executable, "-m", "discovery_wiring", "dbt", "debug", "--no-use-colors"],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    dbname = conninfo_to_dict(db_url)["dbname"]
+    assert f"database: {dbname}\n" in done.stdout
+    assert "All checks passed" in done.stdout
+    runs = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "dbt_packages"]
+    assert len(runs) == 1
+    assert (runs[0] / "logs" / "dbt.log").is_file()

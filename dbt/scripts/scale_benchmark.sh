@@ -5,7 +5,8 @@
 # with their raw_import_records_id cleared; then times `discovery-wiring dbt
 # build` (its slowest nodes from run_results.json), each mart's full SELECT
 # (EXPLAIN ANALYZE: executed in full on the server, rows not sent) and the
-# four analyst questions, with the machine's load next to each figure.
+# four analyst questions; then repairs (timed), builds, breaks BREAK assets
+# (default 1,000) and builds again; the machine's load next to each figure.
 # The rows are written set-based in replica mode, as a restore would (no
 # trigger, no foreign key): the tenants are then unverified, as after a
 # restore. Server from DISCOVERY_DATABASE_URL (a superuser; its database is
@@ -93,20 +94,38 @@ for r in sorted(results, key=lambda r: -r["execution_time"])[:8]:
 print(f"    ({len(results)} nodes, {sum(r['execution_time'] for r in results):.1f} s in all)")
 PY
 }
+measure_marts() {
+    echo "full SELECT of each mart (EXPLAIN ANALYZE, server side; load $(load)):"
+    local mart ms rows
+    for mart in wiring_health wiring_gaps asset_lineage import_outcomes asset_change_history \
+                wiring_health_history wiring_gaps_history wiring_builds; do
+        ms=$(psql -X -At "$url" -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT * FROM discovery_health.$mart" \
+             | sed -n 's/^Execution Time: \(.*\) ms$/\1/p')
+        rows=$(psql -X -At "$url" -c "SELECT count(*) FROM discovery_health.$mart")
+        printf '    %-24s %10s rows %10s ms\n' "$mart" "$rows" "$ms"
+    done
+}
+
 run_build "first"
 run_build "second, history appended"
-
-echo "full SELECT of each mart (EXPLAIN ANALYZE, server side; load $(load)):"
-for mart in wiring_health wiring_gaps asset_lineage import_outcomes asset_change_history \
-            wiring_health_history wiring_gaps_history wiring_builds; do
-    ms=$(psql -X -At "$url" -c "EXPLAIN (ANALYZE, TIMING OFF) SELECT * FROM discovery_health.$mart" \
-         | sed -n 's/^Execution Time: \(.*\) ms$/\1/p')
-    rows=$(psql -X -At "$url" -c "SELECT count(*) FROM discovery_health.$mart")
-    printf '    %-24s %10s rows %10s ms\n' "$mart" "$rows" "$ms"
-done
+measure_marts
 echo "the analyst questions (load $(load)):"
 for question in "$here"/../analyses/*.sql; do
     ms=$(psql -X -At "$url" -c "EXPLAIN (ANALYZE, TIMING OFF) $(cat "$question")" \
          | sed -n 's/^Execution Time: \(.*\) ms$/\1/p')
     printf '    %-34s %10s ms\n' "$(basename "$question" .sql)" "$ms"
 done
+
+# The tenants were written in replica mode, as by a restore: repair_wiring
+# verifies them (the API's checks then use their counters again).
+t0=$(now)
+DISCOVERY_DATABASE_URL="$url" "$DW" repair --all --apply >/dev/null
+echo "repair --all --apply: $(took "$t0") s (load $(load))"
+run_build "after repair"
+
+# BREAK assets (default 1,000) lose their raw_import_records_id, in replica mode.
+psql -X -q -v ON_ERROR_STOP=1 "$url" -c "BEGIN" -c "SET LOCAL session_replication_role = replica" \
+    -c "UPDATE migration.assets SET raw_import_records_id = NULL
+         WHERE id IN (SELECT md5('asset:' || n)::uuid FROM generate_series(1, ${BREAK:-1000}) AS n)" -c "COMMIT"
+run_build "after breaking ${BREAK:-1000} assets (must exit non-zero)"
+measure_marts
