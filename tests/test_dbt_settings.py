@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -73,3 +74,18 @@ def test_the_dbt_command_reaches_the_database_and_writes_to_its_own_folder(db_ur
     runs = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "dbt_packages"]
     assert len(runs) == 1
     assert (runs[0] / "logs" / "dbt.log").is_file()
+
+
+def test_dbt_s_parse_is_kept_for_the_next_invocation_of_the_same_project(tmp_path):
+    environ = {dbt_settings.DIR_ENV: str(tmp_path / "base")}
+    project = tmp_path / "project"
+    first = dbt_settings.run_env("postgresql://dw@localhost/discovery", environ, project=project)
+    assert "DBT_PARTIAL_PARSE_FILE_PATH" not in first  # nothing kept yet: dbt parses in full
+    target = tmp_path / "base" / first["DBT_TARGET_PATH"]
+    target.mkdir(parents=True)
+    (target / "partial_parse.msgpack").write_bytes(b"parsed")
+    dbt_settings.keep_parse(first, project)
+    second = dbt_settings.run_env("postgresql://dw@localhost/discovery", environ, project=project)
+    assert Path(second["DBT_PARTIAL_PARSE_FILE_PATH"]).read_bytes() == b"parsed"
+    other = dbt_settings.run_env("postgresql://dw@localhost/discovery", environ, project=tmp_path / "other")
+    assert "DBT_PARTIAL_PARSE_FILE_PATH" not in other

@@ -878,11 +878,13 @@ def dbt(obj: Context, dbt_args):
     exe = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     if not Path(exe).exists():
         _fail("dbt is not installed", hint="pip install 'discovery-wiring[dbt]'")
-    env = dbt_settings.run_env(obj.migrated_url())
+    env = dbt_settings.run_env(obj.migrated_url(), project=project)
     args = list(dbt_args) or ["--help"]
     if args[0] not in ("--help", "-h", "--version"):
         args += ["--project-dir", str(project), "--profiles-dir", str(project)]
-    sys.exit(subprocess.call([exe, *args], env=env))
+    status = subprocess.call([exe, *args], env=env)
+    dbt_settings.keep_parse(env, project)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ that command rather than parse URLs themselves.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import os
 import shutil
 import tempfile
@@ -65,16 +66,19 @@ def invocation_dir(environ: Mapping[str, str] | None = None) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run = Path(tempfile.mkdtemp(prefix=f"{stamp}-{os.getpid()}-", dir=base))
-    runs = sorted(p for p in base.iterdir() if p.is_dir())
+    runs = sorted(p for p in base.iterdir() if p.is_dir() and p.name != "dbt_packages")
     for old in runs[:-KEEP_RUNS]:
         shutil.rmtree(old, ignore_errors=True)
     return run
 
 
-def run_env(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+def run_env(url: str, environ: Mapping[str, str] | None = None, project: Path | None = None) -> dict[str, str]:
     """The environment of a dbt run on the database of ``url``: ``environ``
     (default: this process's) with the ``DBT_*`` connection variables, and a
-    target and log path of this invocation unless ``environ`` names them."""
+    target and log path of this invocation unless ``environ`` names them.
+    dbt's parse of ``project`` is kept across invocations (one file per
+    project folder under the base folder), so a run re-parses only what
+    changed; dbt parses in full when that file does not fit or is unreadable."""
     env = dict(os.environ if environ is None else environ)
     env.update(dbt_env(url))
     if not (env.get("DBT_TARGET_PATH") and env.get("DBT_LOG_PATH")):
@@ -82,4 +86,25 @@ def run_env(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str
         env.setdefault("DBT_TARGET_PATH", str(run / "target"))
         env.setdefault("DBT_LOG_PATH", str(run / "logs"))
     env.setdefault("DBT_PACKAGES_INSTALL_PATH", str(base_dir(env) / "dbt_packages"))
+    if project is not None and _parse_file(env, project).is_file():
+        env.setdefault("DBT_PARTIAL_PARSE_FILE_PATH", str(_parse_file(env, project)))
+    return env
+
+
+def _parse_file(env: Mapping[str, str], project: Path) -> Path:
+    key = hashlib.sha256(str(Path(project).resolve()).encode()).hexdigest()[:16]
+    return base_dir(env) / f"partial_parse-{key}.msgpack"
+
+
+def keep_parse(env: Mapping[str, str], project: Path) -> None:
+    """After a run with ``run_env(…, project=project)``: keep dbt's parse of
+    the project for the next invocation (replaced atomically)."""
+    written = Path(env["DBT_TARGET_PATH"]) / "partial_parse.msgpack"
+    if not written.is_file():
+        return
+    kept = _parse_file(env, project)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    staged = kept.with_name(f"{kept.name}.{os.getpid()}")
+    shutil.copyfile(written, staged)
+    os.replace(staged, kept)
     return env
