@@ -1,13 +1,16 @@
 -- discovery_health.wiring_health equals discovery.wiring_health() for every
 -- tenant: each of the ten counts and health_status. Selects the tenants and
 -- keys that differ (the mart's value next to the API's).
+{{ after_the_build() }}
 with
 
 mart as (
     select * from {{ ref('wiring_health') }}
 ),
 
-api as (
+-- Materialised: inlined, the planner called discovery.wiring_health() once
+-- per compared key (twelve times per tenant).
+api as materialized (
     select
         mart.client_account_id,
         mart.engagement_id,

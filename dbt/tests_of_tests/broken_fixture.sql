@@ -142,4 +142,12 @@ INSERT INTO migration.asset_inventory_runs
 (md5('client:A')::uuid, md5('eng:G')::uuid, md5('dflow:DG')::uuid, 'derived', now(), now(),
  1, 1, 0, 0, 0, 0);
 
+-- An attribute change of tenant A recorded against tenant B's asset
+-- (asset_changes_asset_same_tenant), and one of the ghost tenant G
+-- (asset_changes_engagement_registered).
+INSERT INTO migration.asset_changes
+(client_account_id, engagement_id, asset_id, field, old_value, new_value) VALUES
+(md5('client:A')::uuid, md5('eng:A1')::uuid, md5('asset:bA1')::uuid, 'hostname', '"b01"', '"b02"'),
+(md5('client:A')::uuid, md5('eng:G')::uuid, md5('asset:aG')::uuid, 'hostname', '"g01"', '"g02"');
+
 COMMIT;

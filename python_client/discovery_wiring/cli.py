@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import db, pipeline
+from . import db, dbt_settings, pipeline
 from . import profiles as profiles_module
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .client import DEFAULT_CHUNK_SIZE, DiscoveryClient
@@ -867,28 +867,24 @@ def distribute(obj: Context, shard_count, owner_login):
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 @pass_ctx
 def dbt(obj: Context, dbt_args):
-    """Run dbt on the shipped dbt project (e.g. `discovery-wiring dbt build`)."""
+    """Run dbt on the shipped dbt project (e.g. `discovery-wiring dbt build`).
+
+    dbt's target/ and logs/ go to a folder of this invocation under the
+    per-user cache (DISCOVERY_DBT_DIR overrides it; DBT_TARGET_PATH and
+    DBT_LOG_PATH win)."""
     project = dbt_dir()
     if not (project / "dbt_project.yml").is_file():
         _fail(f"no dbt project at {project}")
     exe = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
     if not Path(exe).exists():
         _fail("dbt is not installed", hint="pip install 'discovery-wiring[dbt]'")
-    url = obj.migrated_url()
-    params = conninfo_to_dict(url)
-    env = dict(os.environ)
-    env.update(DBT_HOST=str(params.get("host") or "localhost"), DBT_PORT=str(params.get("port") or 5432),
-               DBT_USER=str(params.get("user") or os.environ.get("USER", "postgres")),
-               DBT_PASSWORD=str(params.get("password") or ""), DBT_DBNAME=str(params.get("dbname") or ""))
-    if not os.access(project, os.W_OK) or "site-packages" in str(project):
-        work = db.data_dir() / "dbt"  # an installed copy: keep dbt's output out of site-packages
-        env.setdefault("DBT_TARGET_PATH", str(work / "target"))
-        env.setdefault("DBT_LOG_PATH", str(work / "logs"))
-        env.setdefault("DBT_PACKAGES_INSTALL_PATH", str(work / "dbt_packages"))
+    env = dbt_settings.run_env(obj.migrated_url(), project=project)
     args = list(dbt_args) or ["--help"]
     if args[0] not in ("--help", "-h", "--version"):
         args += ["--project-dir", str(project), "--profiles-dir", str(project)]
-    sys.exit(subprocess.call([exe, *args], env=env))
+    status = subprocess.call([exe, *args], env=env)
+    dbt_settings.keep_parse(env, project)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

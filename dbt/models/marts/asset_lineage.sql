@@ -1,6 +1,11 @@
--- One row per asset: where it came from (raw record, import, discovery flow,
--- master flow), the outcome of its raw record, and whether it is wired.
+-- One row per asset as of this build (measured_at): its tenant by name, where
+-- it came from (raw record, import, discovery flow, master flow), the outcome
+-- of its raw record, and whether it is wired.
 with
+
+tenants as (
+    select * from {{ ref('int_tenants') }}
+),
 
 asset_lineage as (
     select * from {{ ref('int_asset_lineage') }}
@@ -14,6 +19,8 @@ final as (
     select
         asset_lineage.client_account_id,
         asset_lineage.engagement_id,
+        tenants.client_account_name,
+        tenants.engagement_name,
         asset_lineage.asset_id,
         asset_lineage.asset_name,
         asset_lineage.asset_type,
@@ -40,8 +47,13 @@ final as (
         coalesce(asset_lineage.raw_record_asset_id = asset_lineage.asset_id, false)
             as raw_record_points_back,
         asset_lineage.discovery_flow_id_is_public_id,
-        asset_lineage.wiring_status
+        asset_lineage.wiring_status,
+        {{ measured_at() }} as measured_at
     from asset_lineage
+    left join tenants
+        on
+            asset_lineage.client_account_id = tenants.client_account_id
+            and asset_lineage.engagement_id = tenants.engagement_id
     left join data_imports
         on
             asset_lineage.client_account_id = data_imports.client_account_id

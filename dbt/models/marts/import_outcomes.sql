@@ -1,7 +1,17 @@
 -- One row per import and discovery flow (an import no flow has started yet
--- has one row with a null flow): its records by outcome, its conflicts, and
--- the runs of create_assets_from_discovery with their durations.
+-- has one row with a null flow) as of this build (measured_at): its tenant by
+-- name, its records by outcome, the links that hold and those that are
+-- broken, its conflicts, and the runs of create_assets_from_discovery with
+-- their durations.
 with
+
+tenants as (
+    select * from {{ ref('int_tenants') }}
+),
+
+gaps as (
+    select * from {{ ref('int_wiring_gaps') }}
+),
 
 data_imports as (
     select * from {{ ref('stg_migration__data_imports') }}
@@ -12,7 +22,7 @@ discovery_flows as (
 ),
 
 raw_records as (
-    select * from {{ ref('stg_migration__raw_import_records') }}
+    select * from {{ ref('int_raw_record_status') }}
 ),
 
 conflicts as (
@@ -34,8 +44,21 @@ record_outcomes as (
         count(*) filter (where processing_status = 'matched') as records_matched,
         count(*) filter (where processing_status = 'conflict') as records_conflict,
         count(*) filter (where processing_status = 'invalid') as records_invalid,
-        count(asset_id) as records_linked
+        count(*) filter (where asset_found) as records_linked
     from raw_records
+    group by client_account_id, engagement_id, data_import_id
+),
+
+-- Broken links of the import: its raw records and its assets with a gap.
+broken_links as (
+    select
+        client_account_id,
+        engagement_id,
+        data_import_id,
+        count(distinct object_id) filter (where object_type = 'raw_import_record') as records_link_broken,
+        count(distinct object_id) filter (where object_type = 'asset') as assets_link_broken
+    from gaps
+    where data_import_id is not null
     group by client_account_id, engagement_id, data_import_id
 ),
 
@@ -69,6 +92,8 @@ final as (
     select
         data_imports.client_account_id,
         data_imports.engagement_id,
+        tenants.client_account_name,
+        tenants.engagement_name,
         data_imports.data_import_id,
         data_imports.import_name,
         data_imports.import_type,
@@ -88,6 +113,8 @@ final as (
         coalesce(record_outcomes.records_conflict, 0) as records_conflict,
         coalesce(record_outcomes.records_invalid, 0) as records_invalid,
         coalesce(record_outcomes.records_linked, 0) as records_linked,
+        coalesce(broken_links.records_link_broken, 0) as records_link_broken,
+        coalesce(broken_links.assets_link_broken, 0) as assets_link_broken,
         coalesce(conflict_counts.conflicts_pending, 0) as conflicts_pending,
         coalesce(conflict_counts.conflicts_resolved, 0) as conflicts_resolved,
         coalesce(run_stats.run_count, 0) as run_count,
@@ -95,8 +122,18 @@ final as (
         run_stats.last_run_finished_at,
         run_stats.total_run_seconds,
         run_stats.max_run_seconds,
-        run_stats.avg_run_seconds
+        run_stats.avg_run_seconds,
+        {{ measured_at() }} as measured_at
     from data_imports
+    left join tenants
+        on
+            data_imports.client_account_id = tenants.client_account_id
+            and data_imports.engagement_id = tenants.engagement_id
+    left join broken_links
+        on
+            data_imports.client_account_id = broken_links.client_account_id
+            and data_imports.engagement_id = broken_links.engagement_id
+            and data_imports.data_import_id = broken_links.data_import_id
     left join discovery_flows
         on
             data_imports.client_account_id = discovery_flows.client_account_id

@@ -1,10 +1,19 @@
--- One row per wiring gap, with a fixed column contract (after
--- supabase/splinter's lint views): what is wrong, how bad, where, which
+-- One row per wiring gap found by this build (measured_at), with a fixed
+-- column contract (after supabase/splinter's lint views): what is wrong, which
+-- kind of broken reference, how bad, where (tenant and import by name), which
 -- objects, and what to do about it.
 with
 
 gaps as (
     select * from {{ ref('int_wiring_gaps') }}
+),
+
+tenants as (
+    select * from {{ ref('int_tenants') }}
+),
+
+data_imports as (
+    select * from {{ ref('stg_migration__data_imports') }}
 ),
 
 checks as (
@@ -78,9 +87,12 @@ final as (
         gaps.check_name || ':' || gaps.object_id as gap_id,
         gaps.check_name,
         checks.title,
+        gaps.reference_kind,
         checks.severity,
         gaps.client_account_id,
         gaps.engagement_id,
+        tenants.client_account_name,
+        tenants.engagement_name,
         gaps.object_type,
         gaps.object_id,
         gaps.asset_id,
@@ -88,9 +100,20 @@ final as (
         gaps.discovery_flow_id,
         gaps.master_flow_id,
         gaps.data_import_id,
-        checks.remediation
+        data_imports.import_name,
+        checks.remediation,
+        {{ measured_at() }} as measured_at
     from gaps
     inner join checks on gaps.check_name = checks.check_name
+    left join tenants
+        on
+            gaps.client_account_id = tenants.client_account_id
+            and gaps.engagement_id = tenants.engagement_id
+    left join data_imports
+        on
+            gaps.client_account_id = data_imports.client_account_id
+            and gaps.engagement_id = data_imports.engagement_id
+            and gaps.data_import_id = data_imports.data_import_id
 )
 
 select * from final

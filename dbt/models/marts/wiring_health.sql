@@ -1,9 +1,10 @@
--- One row per tenant (engagement): the ten counts of discovery.wiring_health
--- under the same names, its health_status, the pending records, and totals.
+-- One row per tenant (engagement) as measured by this build (measured_at):
+-- its names, the ten counts of discovery.wiring_health under the same names,
+-- its health_status and why, the pending records, and totals.
 with
 
 engagements as (
-    select * from {{ ref('stg_migration__engagements') }}
+    select * from {{ ref('int_tenants') }}
 ),
 
 gaps as (
@@ -71,6 +72,8 @@ joined as (
     select
         engagements.client_account_id,
         engagements.engagement_id,
+        engagements.client_account_name,
+        engagements.engagement_name,
         coalesce(gap_counts.assets_missing_discovery_flow_id, 0)
             as assets_missing_discovery_flow_id,
         coalesce(gap_counts.assets_with_unknown_discovery_flow_id, 0)
@@ -115,6 +118,8 @@ final as (
     select
         client_account_id,
         engagement_id,
+        client_account_name,
+        engagement_name,
         assets_missing_discovery_flow_id,
         assets_with_unknown_discovery_flow_id,
         assets_with_mismatched_master_flow_id,
@@ -126,13 +131,32 @@ final as (
         raw_with_orphan_asset_ref,
         assets_with_legacy_flow_id_only,
         case when has_no_gap then 'healthy' else 'unhealthy' end as health_status,
+        assets_missing_discovery_flow_id + assets_with_unknown_discovery_flow_id
+        + assets_with_mismatched_master_flow_id + assets_missing_raw_import_id
+        + assets_with_orphan_raw_ref + links_disagree + raw_records_missing_asset_id
+        + processed_records_missing_asset_id + raw_with_orphan_asset_ref
+        + assets_with_legacy_flow_id_only as gaps_total,
+        nullif(concat_ws(
+            ', ',
+            'assets_missing_discovery_flow_id: ' || nullif(assets_missing_discovery_flow_id, 0),
+            'assets_with_unknown_discovery_flow_id: ' || nullif(assets_with_unknown_discovery_flow_id, 0),
+            'assets_with_mismatched_master_flow_id: ' || nullif(assets_with_mismatched_master_flow_id, 0),
+            'assets_missing_raw_import_id: ' || nullif(assets_missing_raw_import_id, 0),
+            'assets_with_orphan_raw_ref: ' || nullif(assets_with_orphan_raw_ref, 0),
+            'links_disagree: ' || nullif(links_disagree, 0),
+            'raw_records_missing_asset_id: ' || nullif(raw_records_missing_asset_id, 0),
+            'processed_records_missing_asset_id: ' || nullif(processed_records_missing_asset_id, 0),
+            'raw_with_orphan_asset_ref: ' || nullif(raw_with_orphan_asset_ref, 0),
+            'assets_with_legacy_flow_id_only: ' || nullif(assets_with_legacy_flow_id_only, 0)
+        ), '') as unhealthy_because,
         raw_records_pending,
         total_assets,
         deleted_assets,
         total_raw_records,
         linked_raw_records,
         round(cast(linked_raw_records as numeric) / nullif(total_raw_records, 0), 4)
-            as linked_share
+            as linked_share,
+        {{ measured_at() }} as measured_at
     from joined
 )
 

@@ -9,6 +9,7 @@
     model, column_name, to, back_column, field='id', key='id',
     tenant_columns=['client_account_id', 'engagement_id']
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "bidirectional_link: apply it to a column (column_name is required)") }}

@@ -11,6 +11,7 @@
     method_column='discovery_method', method_value='flow_based',
     tenant_columns=['client_account_id', 'engagement_id']
 ) %}
+    {{ after_the_build() }}
     {%- if discovery_flows is none or discovery_flows is string
         or raw_records is none or raw_records is string -%}
         {{ exceptions.raise_compiler_error(

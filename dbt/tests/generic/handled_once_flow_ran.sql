@@ -10,6 +10,7 @@
     processed_column='is_processed', import_column='data_import_id',
     tenant_columns=['client_account_id', 'engagement_id']
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "handled_once_flow_ran: apply it to the link column (column_name is required)") }}

@@ -6,6 +6,7 @@
 {% test holds_primary_key_not_public_id(
     model, column_name, to, primary_key='id', public_id='flow_id'
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "holds_primary_key_not_public_id: apply it to a column (column_name is required)") }}

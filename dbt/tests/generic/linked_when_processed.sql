@@ -9,6 +9,7 @@
     model, column_name, processed_column='is_processed',
     outcome_column='processing_status', unlinked_outcomes=['conflict', 'invalid']
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "linked_when_processed: apply it to the link column (column_name is required)") }}

@@ -10,6 +10,7 @@
     to_master_column='master_flow_id',
     tenant_columns=['client_account_id', 'engagement_id']
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "master_flow_agreement: apply it to the master flow column (column_name is required)") }}

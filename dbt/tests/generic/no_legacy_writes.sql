@@ -9,6 +9,7 @@
     model, column_name, created_column='created_at',
     since=var('legacy_flow_id_cutoff', none)
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "no_legacy_writes: apply it to the legacy column (column_name is required)") }}

@@ -8,6 +8,7 @@
     model, column_name, to, field='id',
     tenant_columns=['client_account_id', 'engagement_id']
 ) %}
+    {{ after_the_build() }}
     {%- if not column_name -%}
         {{ exceptions.raise_compiler_error(
             "tenant_consistent_reference: apply it to a column (column_name is required)") }}
