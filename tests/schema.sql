@@ -203,7 +203,8 @@ AS $function$
                       FROM patches AS p
                       JOIN migration.assets AS b
                         ON b.client_account_id = %1$s
-                       AND b.id = p.asset_id) AS x
+                       AND b.id = p.asset_id
+                    OFFSET 0) AS x
              WHERE a.client_account_id = %1$s
                AND a.id = x.asset_id
             RETURNING 1
@@ -1974,7 +1975,7 @@ BEGIN
             SELECT f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
-                                               WHERE run.client_account_id = f.client_account_id
+                                               WHERE run.client_account_id = $1
                                                  AND run.discovery_flow_id = f.id)
                                  THEN 2147483647 END) AS watermark
               FROM migration.discovery_flows AS f
@@ -3608,35 +3609,54 @@ CREATE OR REPLACE FUNCTION migration.assets_check_inserted()
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+DECLARE
+    v_tenant uuid;
+    v_ids uuid[];
+    v_engagements uuid[];
+    v_flows uuid[];
+    v_masters uuid[];
+    v_raws uuid[];
+    v_unwired uuid[];
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
 BEGIN
-    WITH unwired AS MATERIALIZED (
-        SELECT i.client_account_id, i.id
+    -- one pass per tenant in the statement (an API call writes one)
+    FOR v_tenant IN
+        SELECT DISTINCT i.client_account_id FROM inserted AS i WHERE i.discovery_method = 'flow_based'
+    LOOP
+        SELECT array_agg(i.id), array_agg(i.engagement_id), array_agg(i.discovery_flow_id),
+               array_agg(i.master_flow_id), array_agg(i.raw_import_records_id)
+          INTO v_ids, v_engagements, v_flows, v_masters, v_raws
           FROM inserted AS i
-         WHERE i.discovery_method = 'flow_based'
-           AND NOT (EXISTS (
+         WHERE i.client_account_id = v_tenant
+           AND i.discovery_method = 'flow_based';
+        SELECT array_agg(n.id)
+          INTO v_unwired
+          FROM unnest(v_ids, v_engagements, v_flows, v_masters, v_raws)
+               AS n (id, engagement_id, discovery_flow_id, master_flow_id, raw_import_records_id)
+         WHERE NOT (EXISTS (
                         SELECT FROM migration.discovery_flows AS f
-                         WHERE f.client_account_id = i.client_account_id
-                           AND f.id = i.discovery_flow_id
-                           AND f.engagement_id = i.engagement_id
-                           AND f.master_flow_id = i.master_flow_id)
+                         WHERE f.client_account_id = v_tenant
+                           AND f.id = n.discovery_flow_id
+                           AND f.engagement_id = n.engagement_id
+                           AND f.master_flow_id = n.master_flow_id)
                     AND EXISTS (
                         SELECT FROM migration.raw_import_records AS r
-                         WHERE r.client_account_id = i.client_account_id
-                           AND r.id = i.raw_import_records_id
-                           AND r.engagement_id = i.engagement_id
-                           AND r.asset_id = i.id))
-    ),
-    noted AS (
-        INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
-        SELECT u.client_account_id, pg_catalog.pg_current_xact_id(), u.id
-          FROM unwired AS u
-        ON CONFLICT DO NOTHING
-    )
-    UPDATE migration.assets AS a
-       SET discovery_flow_id = a.discovery_flow_id
-      FROM unwired AS u
-     WHERE a.client_account_id = u.client_account_id
-       AND a.id = u.id;
+                         WHERE r.client_account_id = v_tenant
+                           AND r.id = n.raw_import_records_id
+                           AND r.engagement_id = n.engagement_id
+                           AND r.asset_id = n.id));
+        IF v_unwired IS NOT NULL THEN
+            -- noted, and touched, which queues the deferred check for them alone
+            INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
+            SELECT v_tenant, v_xid, u.id
+              FROM unnest(v_unwired) AS u (id)
+            ON CONFLICT DO NOTHING;
+            UPDATE migration.assets AS a
+               SET discovery_flow_id = a.discovery_flow_id
+             WHERE a.client_account_id = v_tenant
+               AND a.id = ANY (v_unwired);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $function$
@@ -4009,7 +4029,9 @@ external_ids.<namespace>), it builds
   patches    one row per asset: its column, custom attribute and external
              ID values;
   refreshed  the UPDATE of those assets (every field column through
-             jsonb_populate_record, discovery._asset_set_sql);
+             jsonb_populate_record, discovery._asset_set_sql; OFFSET 0
+             keeps that subquery from being pulled up into the UPDATE,
+             where Citus refuses a STABLE function of a column);
   logged     one migration.asset_changes row per changed value.
 The arguments are SQL expressions for the tenant, the time, the run and the
 conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
