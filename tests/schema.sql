@@ -2283,8 +2283,27 @@ BEGIN
         RETURN;
     END IF;
 
-    -- plan, write and record, in one statement
+    -- plan, write and record, in one statement (the run first: on Citus the
+    -- planner runs each writing CTE as a statement of its own, in this order,
+    -- and the changes logged name the run)
     EXECUTE format($write$%s,
+        run AS (
+            INSERT INTO migration.asset_inventory_runs (
+                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
+                records_handled, created, matched, conflicts, invalid, already_linked, updated
+            )
+            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
+                   count(*) FILTER (WHERE p.handles),
+                   count(*) FILTER (WHERE p.outcome = 'created'),
+                   count(*) FILTER (WHERE p.outcome = 'matched'),
+                   count(*) FILTER (WHERE p.outcome = 'conflict'),
+                   count(*) FILTER (WHERE p.outcome = 'invalid'),
+                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
+                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
+              FROM plan AS p
+            HAVING count(*) FILTER (WHERE p.handles) > 0
+            RETURNING id
+        ),
 %2$s,
         new_assets AS (
             INSERT INTO migration.assets %3$s
@@ -2320,23 +2339,6 @@ BEGIN
             ON CONFLICT (raw_import_record_id, client_account_id) WHERE resolution_status = 'pending'
             DO NOTHING
             RETURNING 1
-        ),
-        run AS (
-            INSERT INTO migration.asset_inventory_runs (
-                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
-                records_handled, created, matched, conflicts, invalid, already_linked, updated
-            )
-            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
-                   count(*) FILTER (WHERE p.handles),
-                   count(*) FILTER (WHERE p.outcome = 'created'),
-                   count(*) FILTER (WHERE p.outcome = 'matched'),
-                   count(*) FILTER (WHERE p.outcome = 'conflict'),
-                   count(*) FILTER (WHERE p.outcome = 'invalid'),
-                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
-                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
-              FROM plan AS p
-            HAVING count(*) FILTER (WHERE p.handles) > 0
-            RETURNING id
         )
         SELECT (SELECT r.id FROM run AS r) AS run_id,
                (count(*) FILTER (WHERE p.outcome = 'created'))::integer AS created,
@@ -2666,7 +2668,7 @@ BEGIN
                                   'pending', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'pending'), 0),
                                   'with_warnings', coalesce(sum(c.records) FILTER (WHERE c.with_warnings), 0))
                          FROM migration.record_counts AS c
-                        WHERE c.client_account_id = i.client_account_id
+                        WHERE c.client_account_id = p_client_account_id
                           AND c.engagement_id = i.engagement_id
                           AND c.data_import_id = i.id),
                    'discovery_flow_id', f.id, 'flow_id', f.flow_id, 'master_flow_id', i.master_flow_id,
@@ -2676,7 +2678,7 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT f.id, f.flow_id, f.status
                 FROM migration.discovery_flows AS f
-               WHERE f.client_account_id = i.client_account_id
+               WHERE f.client_account_id = p_client_account_id
                  AND f.engagement_id = i.engagement_id
                  AND f.data_import_id = i.id
                ORDER BY f.created_at

@@ -13,6 +13,11 @@
 #            server, and citus.log_remote_commands showing a tenant's calls on
 #            one worker (scripts/citus/e2e.py)
 #   dbt      `discovery-wiring dbt build` on that database (needs e2e)
+#   bench    the benchmark flow (CITUS_BENCH_RECORDS records, default 100000)
+#            imported with `discovery-wiring run` on the e2e database and on
+#            one server, the outcomes compared row by row
+#            (benchmarks/citus_commit.py --parts cli; CITUS_BENCH_PARTS=cli,commit
+#            also times the call and its COMMIT on both)
 #   pytest   the error-contract tests (tests/test_invariants.py, the WR-code
 #            tests of tests/test_api.py) and tests/test_concurrency.py, with
 #            DISCOVERY_DATABASE_URL on the coordinator (the fixtures make every
@@ -33,7 +38,7 @@ PYTHON=${PYTHON:-$(command -v python3)}
 DW=${DISCOVERY_WIRING:-$(command -v discovery-wiring || echo "$(dirname "$PYTHON")/discovery-wiring")}
 PGUSER=${PGUSER:-$(id -un)}
 PLAIN_URL=${PLAIN_URL:-postgresql://$PGUSER@127.0.0.1:5432/postgres}
-STEPS=${CITUS_STEPS:-build cluster e2e dbt pytest}
+STEPS=${CITUS_STEPS:-build cluster e2e dbt bench pytest}
 coord_port=${DISCOVERY_CITUS_PORT:-9700}
 coord_server="postgresql://$(id -un)@127.0.0.1:$coord_port"
 
@@ -103,6 +108,16 @@ dbt_cluster() {  # dbt build (models + every data test) on the e2e database, whi
 if wants dbt; then
     step "dbt build on the cluster (the e2e database)"
     if wants e2e; then run_step dbt dbt_cluster; else echo "dbt needs the e2e step"; failed+=(dbt); fi
+fi
+
+bench_cluster() {
+    "$PYTHON" benchmarks/citus_commit.py --citus-url "$coord_server/$e2e_db" \
+        --plain-url "${PLAIN_URL%/*}/${e2e_db}_plain" --records "${CITUS_BENCH_RECORDS:-100000}" \
+        --parts "${CITUS_BENCH_PARTS:-cli}" --cli "$DW"
+}
+if wants bench; then
+    step "the benchmark flow on the cluster and on one server, row by row"
+    if wants e2e; then run_step bench bench_cluster; else echo "bench needs the e2e step"; failed+=(bench); fi
 fi
 
 pytest_cluster() {
