@@ -9,14 +9,19 @@ the plain one is migrated by the CLI. Steps, each reported as PASS/FAIL:
 
 1. ``discovery-wiring run`` (the bundled sample), ``health --json`` and
    ``assets --json`` (every page) on both; the results must be equal once the
-   generated IDs and times are taken out, and so must the canonical outcome
-   of every raw record (row_number -> status, validity, linked asset's name).
-2. Delegation: a new tenant's whole flow (the CLI's calls, one transaction)
-   with ``citus.log_remote_commands`` on: every remote command of the
-   transaction goes to ONE worker, each API call is pushed down as
-   ``SELECT discovery.<function>(...)``, and there is one BEGIN and one COMMIT.
-3. Four tenants run the sample at once (one session each): each ends with the
-   outcome of the quick-start tenant on one server.
+   generated IDs and times are taken out, and so must the tenant's outcome
+   row by row (:data:`CANONICAL`: every raw record with its status,
+   validity, cleansed data, errors and the whole asset it links to, every
+   asset, the asset counters).
+2. Delegation: a new tenant's whole flow (the CLI's import pipeline, then
+   health and a page of assets, one transaction) with
+   ``citus.log_remote_commands`` on: every remote command goes to the worker
+   that holds the tenant's shards, each API call is pushed down as it was sent
+   (``SELECT … discovery.<function>(…)``), and there is one BEGIN and one
+   COMMIT and nothing else.
+3. Four tenants run the sample at once (one session each): each ends, row by
+   row, with the outcome of the quick-start tenant on one server, and each
+   session's commands went to its tenant's worker alone (as in 2).
 4. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
 
 Exit status 0 when every step passed.
