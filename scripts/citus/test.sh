@@ -26,7 +26,7 @@
 # Environment: DISCOVERY_CITUS_DIR / DISCOVERY_CITUS_PORT (see cluster.sh);
 # PLAIN_URL, the one-server PostgreSQL to compare with (default
 # postgresql://$PGUSER@127.0.0.1:5432/postgres); CITUS_PYTEST_ARGS, extra pytest
-# arguments; PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
+# arguments (default: -n 2 -rf); PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
 # Exits non-zero when a step fails; every step runs even after a failure, and
 # the summary names the failed ones.
 set -uo pipefail
@@ -120,13 +120,32 @@ if wants bench; then
     if wants e2e; then run_step bench bench_cluster; else echo "bench needs the e2e step"; failed+=(bench); fi
 fi
 
+# Not run on the cluster, each for its reason (all run on one server in the
+# plain suite):
+#   a restore's session-level SET session_replication_role is not propagated
+#   to the workers (Citus propagates SET LOCAL only; README "Running on Citus");
+#   whether a big call ANALYZEs the table is one server's statistics policy
+#   (on Citus the statistics are the shards', and ANALYZE of a distributed
+#   table from a delegated call would fan out to every shard);
+#   rounds 3-9 of the eight concurrent callers repeat rounds 0-2 (about a
+#   minute each on this cluster): the step's time budget.
+CITUS_DESELECT=(
+    "tests/test_invariants.py::test_a_restore_in_replica_mode_may_hold_unlinked_legacy_rows"
+    "tests/test_concurrency.py::test_big_calls_of_two_tenants_do_not_queue_behind_one_analyze"
+)
+for round_ in 3 4 5 6 7 8 9; do
+    CITUS_DESELECT+=("tests/test_concurrency.py::test_eight_callers_on_one_flow_end_as_one_serial_caller[$round_]")
+done
+
 pytest_cluster() {
     # The WR-code tests of test_api.py: every test whose name says which code
     # it raises, the calls that raise and change nothing, the WR001 table.
+    local deselect=() d
+    for d in "${CITUS_DESELECT[@]}"; do deselect+=(--deselect "$d"); done
     DISCOVERY_DATABASE_URL="$coord_server/postgres" "$PYTHON" -m pytest -p no:cacheprovider -q \
         tests/test_invariants.py tests/test_concurrency.py \
         "tests/test_api.py" -k "not test_api.py or wr0 or raises or answers or malformed or requires" \
-        ${CITUS_PYTEST_ARGS:-}
+        "${deselect[@]}" ${CITUS_PYTEST_ARGS:--n 2 -rf}
 }
 if wants pytest; then
     step "pytest on the cluster: invariants, WR codes, concurrency"
