@@ -22,7 +22,11 @@ the plain one is migrated by the CLI. Steps, each reported as PASS/FAIL:
 3. Four tenants run the sample at once (one session each): each ends, row by
    row, with the outcome of the quick-start tenant on one server, and each
    session's commands went to its tenant's worker alone (as in 2).
-4. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
+4. Two callers on one flow at once, one delegated and one whose call is not
+   (arguments as expressions: the function runs on the coordinator and
+   reaches the worker statement by statement): they end, row by row, as one
+   serial caller on one server (the tenant lock is a row lock on the worker).
+5. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
 
 Exit status 0 when every step passed.
 """
@@ -233,6 +237,65 @@ def check_parallel_tenants(citus_url: str, plain_url: str, count: int = 4) -> No
     print(f"      ({count} tenants on {len(workers)} worker(s): {', '.join(sorted(workers))})")
 
 
+def _load_sample(client: DiscoveryClient, tenant: Tenant):
+    """The sample loaded for ``tenant`` as the CLI's pipeline loads it, without
+    the call that creates the assets; returns the flow (the caller commits)."""
+    plan = pipeline.plan_import(sample_file())
+    client.register_tenant(tenant, "e2e", "e2e")
+    imp = client.create_data_import(tenant, import_name=plan.name, import_type=plan.source.format,
+                                    filename=str(plan.source.path),
+                                    source_system=plan.mappings.profile or "discovery-wiring")
+    flow = client.start_discovery_flow(tenant, imp, flow_name=f"import of {plan.name}")
+    client.set_field_mappings(tenant, imp, plan.mappings.api_mappings())
+    client.add_raw_records(tenant, imp, list(plan.source.records()))
+    return flow
+
+
+NOT_DELEGATED = """SELECT * FROM discovery.create_assets_from_discovery(
+    p_client_account_id => (%s::text)::uuid, p_engagement_id => (%s::text)::uuid,
+    p_discovery_flow_id => (%s::text)::uuid)"""
+
+
+def check_call_shapes(citus_url: str, plain_url: str) -> None:
+    """Two callers on one flow at once, one delegated (the client's call), one
+    not (arguments as expressions: the function runs on the coordinator): they
+    end as one serial caller on one server, row by row."""
+    import concurrent.futures
+
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    flows = {}
+    for label, url in (("one server", plain_url), ("citus", citus_url)):
+        with psycopg.connect(url) as conn:
+            flows[label] = _load_sample(DiscoveryClient(conn), tenant)
+            conn.commit()
+    with psycopg.connect(plain_url) as conn:
+        DiscoveryClient(conn).create_assets_from_discovery(tenant, flows["one server"].discovery_flow_id)
+        conn.commit()
+    flow = flows["citus"]
+
+    def delegated():
+        with psycopg.connect(citus_url) as conn:
+            DiscoveryClient(conn).create_assets_from_discovery(tenant, flow.discovery_flow_id)
+            conn.commit()
+
+    def not_delegated():
+        with psycopg.connect(citus_url) as conn:
+            conn.execute(NOT_DELEGATED, (tenant.client_account_id, tenant.engagement_id, flow.discovery_flow_id))
+            conn.commit()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(not_delegated), pool.submit(delegated)]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+    check(not errors, "call shapes: a delegated and a non-delegated caller on one flow, no error",
+          "; ".join(str(e)[:300] for e in errors))
+    if errors:
+        return
+    one, dist = canonical(plain_url, tenant.client_account_id), canonical(citus_url, tenant.client_account_id)
+    check(one == dist and len(one) > 0,
+          f"call shapes: they end as one serial caller on one server, row by row ({len(dist)} rows)",
+          first_difference(one, dist))
+
+
 def check_repair(exe: str, citus_url: str) -> None:
     out = cli(exe, citus_url, "repair", "--all", "--apply", "--validate")
     check(out.returncode == 0, "repair --all --apply --validate", (out.stderr or out.stdout).strip()[-2000:])
@@ -267,6 +330,7 @@ def main() -> int:
     except psycopg.Error as exc:
         check(False, "delegation: a tenant's whole flow", f"[{exc.sqlstate}] {exc}".replace("\n", "\n      "))
     check_parallel_tenants(args.citus_url, args.plain_url)
+    check_call_shapes(args.citus_url, args.plain_url)
     check_repair(args.cli, args.citus_url)
     print(f"\n{len(failures)} check(s) failed" if failures else "\nevery check passed")
     return 1 if failures else 0
