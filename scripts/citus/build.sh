@@ -66,7 +66,7 @@ echo "$CITUS_SHA256  $CITUS_TARBALL" | sha256sum -c --quiet - || {
     echo "checksum mismatch: $CITUS_TARBALL" >&2; exit 1; }
 
 # Build dependencies (Debian); only what is missing is installed.
-pkgs=("postgresql-server-dev-$PG_MAJOR" libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev)
+pkgs=("postgresql-server-dev-$PG_MAJOR" libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev patch)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
