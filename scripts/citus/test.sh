@@ -26,7 +26,7 @@
 # Environment: DISCOVERY_CITUS_DIR / DISCOVERY_CITUS_PORT (see cluster.sh);
 # PLAIN_URL, the one-server PostgreSQL to compare with (default
 # postgresql://$PGUSER@127.0.0.1:5432/postgres); CITUS_PYTEST_ARGS, extra pytest
-# arguments (default: -n 2 -rf); PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
+# arguments (default: -n 2 -rf --durations=10); PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
 # Exits non-zero when a step fails; every step runs even after a failure, and
 # the summary names the failed ones.
 set -uo pipefail
@@ -145,7 +145,7 @@ pytest_cluster() {
     DISCOVERY_DATABASE_URL="$coord_server/postgres" "$PYTHON" -m pytest -p no:cacheprovider -q \
         tests/test_invariants.py tests/test_concurrency.py \
         "tests/test_api.py" -k "not test_api.py or wr0 or raises or answers or malformed or requires" \
-        "${deselect[@]}" ${CITUS_PYTEST_ARGS:--n 2 -rf}
+        "${deselect[@]}" ${CITUS_PYTEST_ARGS:--n 2 -rf --durations=10}
 }
 if wants pytest; then
     step "pytest on the cluster: invariants, WR codes, concurrency"
