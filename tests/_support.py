@@ -611,7 +611,8 @@ _GAP_SQL = {
                                   from migration.discovery_flows f
                                  where {tf} and f.data_import_id = r.data_import_id
                                    and exists (select 1 from migration.asset_inventory_runs x
-                                                where x.discovery_flow_id = f.id))""",
+                                                where x.client_account_id = %(c)s
+                                                  and x.discovery_flow_id = f.id))""",
     "processed_records_missing_asset_id": """
         select r.id from migration.raw_import_records r
          where {tr} and r.asset_id is null and r.is_processed

@@ -18,6 +18,7 @@ table migration.import_field_mappings (client_account_id uuid not null, engageme
 table migration.raw_import_records (client_account_id uuid not null, engagement_id uuid not null, id uuid not null default gen_random_uuid(), data_import_id uuid not null, master_flow_id uuid, row_number integer not null, raw_data jsonb not null, cleansed_data jsonb, validation_errors jsonb, is_valid boolean, is_processed boolean not null default false, processed_at timestamp with time zone, processing_status text, processing_notes text, asset_id uuid, created_at timestamp with time zone not null default now()) owner discovery_owner kind r acl 
 table migration.record_counts (client_account_id uuid not null, engagement_id uuid not null, data_import_id uuid not null, outcome text not null, with_warnings boolean not null, records bigint not null) owner discovery_owner kind r acl 
 table migration.tenants_unverified (client_account_id uuid not null, engagement_id uuid not null, since timestamp with time zone not null default now()) owner discovery_owner kind r acl 
+table migration.wiring_checks_pending (client_account_id uuid not null, transaction_id xid8 not null) owner discovery_owner kind r acl 
 
 -- constraints
 constraint migration.asset_changes.asset_changes_asset_fkey FOREIGN KEY (client_account_id, engagement_id, asset_id) REFERENCES migration.assets(client_account_id, engagement_id, id) ON DELETE CASCADE
@@ -45,7 +46,6 @@ constraint migration.asset_inventory_runs.asset_inventory_runs_tenant_key UNIQUE
 constraint migration.assets.assets_discovery_flow_fkey FOREIGN KEY (client_account_id, engagement_id, discovery_flow_id) REFERENCES migration.discovery_flows(client_account_id, engagement_id, id) NOT VALID (not valid)
 constraint migration.assets.assets_engagement_fkey FOREIGN KEY (client_account_id, engagement_id) REFERENCES migration.engagements(client_account_id, id)
 constraint migration.assets.assets_flow_agreement_fkey FOREIGN KEY (client_account_id, engagement_id, discovery_flow_id, master_flow_id) REFERENCES migration.discovery_flows(client_account_id, engagement_id, id, master_flow_id) NOT VALID (not valid)
-constraint migration.assets.assets_flow_based_wired_on_update TRIGGER DEFERRABLE INITIALLY DEFERRED
 constraint migration.assets.assets_master_flow_fkey FOREIGN KEY (client_account_id, engagement_id, master_flow_id) REFERENCES migration.crewai_flow_state_extensions(client_account_id, engagement_id, flow_id) NOT VALID (not valid)
 constraint migration.assets.assets_pkey PRIMARY KEY (client_account_id, id)
 constraint migration.assets.assets_raw_import_record_fkey FOREIGN KEY (client_account_id, engagement_id, raw_import_records_id) REFERENCES migration.raw_import_records(client_account_id, engagement_id, id) NOT VALID (not valid)
@@ -80,7 +80,6 @@ constraint migration.import_field_mappings.import_field_mappings_unit_check CHEC
 constraint migration.raw_import_records.raw_import_records_asset_fkey FOREIGN KEY (client_account_id, engagement_id, asset_id) REFERENCES migration.assets(client_account_id, engagement_id, id) NOT VALID (not valid)
 constraint migration.raw_import_records.raw_import_records_data_import_fkey FOREIGN KEY (client_account_id, engagement_id, data_import_id) REFERENCES migration.data_imports(client_account_id, engagement_id, id)
 constraint migration.raw_import_records.raw_import_records_engagement_fkey FOREIGN KEY (client_account_id, engagement_id) REFERENCES migration.engagements(client_account_id, id)
-constraint migration.raw_import_records.raw_import_records_keep_asset_wired TRIGGER DEFERRABLE INITIALLY DEFERRED
 constraint migration.raw_import_records.raw_import_records_master_flow_fkey FOREIGN KEY (client_account_id, engagement_id, master_flow_id) REFERENCES migration.crewai_flow_state_extensions(client_account_id, engagement_id, flow_id)
 constraint migration.raw_import_records.raw_import_records_pkey PRIMARY KEY (client_account_id, id)
 constraint migration.raw_import_records.raw_import_records_processing_status_check CHECK ((processing_status = ANY (ARRAY['created'::text, 'matched'::text, 'conflict'::text, 'invalid'::text, 'discarded'::text])))
@@ -88,6 +87,8 @@ constraint migration.raw_import_records.raw_import_records_row_number_key UNIQUE
 constraint migration.raw_import_records.raw_import_records_tenant_key UNIQUE (id, client_account_id, engagement_id)
 constraint migration.record_counts.record_counts_pkey PRIMARY KEY (client_account_id, engagement_id, data_import_id, outcome, with_warnings)
 constraint migration.tenants_unverified.tenants_unverified_pkey PRIMARY KEY (client_account_id, engagement_id)
+constraint migration.wiring_checks_pending.assets_flow_based_wired TRIGGER DEFERRABLE INITIALLY DEFERRED
+constraint migration.wiring_checks_pending.wiring_checks_pending_pkey PRIMARY KEY (client_account_id, transaction_id)
 
 -- indexes
 CREATE INDEX asset_changes_asset_idx ON migration.asset_changes USING btree (asset_id, changed_at DESC, id DESC);
@@ -146,10 +147,10 @@ CREATE UNIQUE INDEX raw_import_records_row_number_key ON migration.raw_import_re
 CREATE UNIQUE INDEX raw_import_records_tenant_key ON migration.raw_import_records USING btree (id, client_account_id, engagement_id);
 CREATE UNIQUE INDEX record_counts_pkey ON migration.record_counts USING btree (client_account_id, engagement_id, data_import_id, outcome, with_warnings);
 CREATE UNIQUE INDEX tenants_unverified_pkey ON migration.tenants_unverified USING btree (client_account_id, engagement_id);
+CREATE UNIQUE INDEX wiring_checks_pending_pkey ON migration.wiring_checks_pending USING btree (client_account_id, transaction_id);
 
 -- triggers
-CREATE CONSTRAINT TRIGGER assets_flow_based_wired_on_update AFTER UPDATE OF discovery_method, discovery_flow_id, master_flow_id, raw_import_records_id, client_account_id, engagement_id, id, deleted_at ON migration.assets DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (((new.discovery_method = 'flow_based'::text) OR (old.discovery_method = 'flow_based'::text))) EXECUTE FUNCTION migration.assets_check_wired() [enabled O];
-CREATE CONSTRAINT TRIGGER raw_import_records_keep_asset_wired AFTER DELETE OR UPDATE OF asset_id, id, client_account_id, engagement_id ON migration.raw_import_records DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ((old.asset_id IS NOT NULL)) EXECUTE FUNCTION migration.raw_import_records_check_wired() [enabled O];
+CREATE CONSTRAINT TRIGGER assets_flow_based_wired AFTER INSERT ON migration.wiring_checks_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION migration.check_noted_wiring() [enabled O];
 CREATE TRIGGER asset_changes_replica_write AFTER INSERT OR DELETE OR UPDATE ON migration.asset_changes FOR EACH ROW WHEN ((current_setting('session_replication_role'::text) = 'replica'::text)) EXECUTE FUNCTION migration.note_replica_write() [enabled A];
 CREATE TRIGGER asset_conflict_resolutions_replica_write AFTER INSERT OR DELETE OR UPDATE ON migration.asset_conflict_resolutions FOR EACH ROW WHEN ((current_setting('session_replication_role'::text) = 'replica'::text)) EXECUTE FUNCTION migration.note_replica_write() [enabled A];
 CREATE TRIGGER asset_inventory_runs_replica_write AFTER INSERT OR DELETE OR UPDATE ON migration.asset_inventory_runs FOR EACH ROW WHEN ((current_setting('session_replication_role'::text) = 'replica'::text)) EXECUTE FUNCTION migration.note_replica_write() [enabled A];
@@ -169,6 +170,7 @@ CREATE TRIGGER raw_import_records_counts_after_delete AFTER DELETE ON migration.
 CREATE TRIGGER raw_import_records_counts_after_insert AFTER INSERT ON migration.raw_import_records REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION migration.record_counts_after_write() [enabled O];
 CREATE TRIGGER raw_import_records_counts_after_truncate AFTER TRUNCATE ON migration.raw_import_records FOR EACH STATEMENT EXECUTE FUNCTION migration.record_counts_after_write() [enabled O];
 CREATE TRIGGER raw_import_records_counts_after_update AFTER UPDATE ON migration.raw_import_records REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION migration.record_counts_after_write() [enabled O];
+CREATE TRIGGER raw_import_records_forget_wired_after_update AFTER UPDATE ON migration.raw_import_records REFERENCING NEW TABLE AS updated FOR EACH STATEMENT EXECUTE FUNCTION migration.raw_import_records_forget_wired() [enabled O];
 CREATE TRIGGER raw_import_records_note_wired BEFORE DELETE OR UPDATE OF asset_id, id, client_account_id, engagement_id ON migration.raw_import_records FOR EACH ROW WHEN ((old.asset_id IS NOT NULL)) EXECUTE FUNCTION migration.raw_import_records_note_wired() [enabled O];
 CREATE TRIGGER raw_import_records_replica_write AFTER INSERT OR DELETE OR UPDATE ON migration.raw_import_records FOR EACH ROW WHEN ((current_setting('session_replication_role'::text) = 'replica'::text)) EXECUTE FUNCTION migration.note_replica_write() [enabled A];
 
@@ -203,7 +205,8 @@ AS $function$
                       FROM patches AS p
                       JOIN migration.assets AS b
                         ON b.client_account_id = %1$s
-                       AND b.id = p.asset_id) AS x
+                       AND b.id = p.asset_id
+                    OFFSET 0) AS x
              WHERE a.client_account_id = %1$s
                AND a.id = x.asset_id
             RETURNING 1
@@ -2011,7 +2014,7 @@ BEGIN
             SELECT f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
-                                               WHERE run.client_account_id = f.client_account_id
+                                               WHERE run.client_account_id = $1
                                                  AND run.discovery_flow_id = f.id)
                                  THEN 2147483647 END) AS watermark
               FROM migration.discovery_flows AS f
@@ -2319,8 +2322,27 @@ BEGIN
         RETURN;
     END IF;
 
-    -- plan, write and record, in one statement
+    -- plan, write and record, in one statement (the run first: on Citus the
+    -- planner runs each writing CTE as a statement of its own, in this order,
+    -- and the changes logged name the run)
     EXECUTE format($write$%s,
+        run AS (
+            INSERT INTO migration.asset_inventory_runs (
+                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
+                records_handled, created, matched, conflicts, invalid, already_linked, updated
+            )
+            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
+                   count(*) FILTER (WHERE p.handles),
+                   count(*) FILTER (WHERE p.outcome = 'created'),
+                   count(*) FILTER (WHERE p.outcome = 'matched'),
+                   count(*) FILTER (WHERE p.outcome = 'conflict'),
+                   count(*) FILTER (WHERE p.outcome = 'invalid'),
+                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
+                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
+              FROM plan AS p
+            HAVING count(*) FILTER (WHERE p.handles) > 0
+            RETURNING id
+        ),
 %2$s,
         new_assets AS (
             INSERT INTO migration.assets %3$s
@@ -2356,23 +2378,6 @@ BEGIN
             ON CONFLICT (raw_import_record_id, client_account_id) WHERE resolution_status = 'pending'
             DO NOTHING
             RETURNING 1
-        ),
-        run AS (
-            INSERT INTO migration.asset_inventory_runs (
-                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
-                records_handled, created, matched, conflicts, invalid, already_linked, updated
-            )
-            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
-                   count(*) FILTER (WHERE p.handles),
-                   count(*) FILTER (WHERE p.outcome = 'created'),
-                   count(*) FILTER (WHERE p.outcome = 'matched'),
-                   count(*) FILTER (WHERE p.outcome = 'conflict'),
-                   count(*) FILTER (WHERE p.outcome = 'invalid'),
-                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
-                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
-              FROM plan AS p
-            HAVING count(*) FILTER (WHERE p.handles) > 0
-            RETURNING id
         )
         SELECT (SELECT r.id FROM run AS r) AS run_id,
                (count(*) FILTER (WHERE p.outcome = 'created'))::integer AS created,
@@ -2702,7 +2707,7 @@ BEGIN
                                   'pending', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'pending'), 0),
                                   'with_warnings', coalesce(sum(c.records) FILTER (WHERE c.with_warnings), 0))
                          FROM migration.record_counts AS c
-                        WHERE c.client_account_id = i.client_account_id
+                        WHERE c.client_account_id = p_client_account_id
                           AND c.engagement_id = i.engagement_id
                           AND c.data_import_id = i.id),
                    'discovery_flow_id', f.id, 'flow_id', f.flow_id, 'master_flow_id', i.master_flow_id,
@@ -2712,7 +2717,7 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT f.id, f.flow_id, f.status
                 FROM migration.discovery_flows AS f
-               WHERE f.client_account_id = i.client_account_id
+               WHERE f.client_account_id = p_client_account_id
                  AND f.engagement_id = i.engagement_id
                  AND f.data_import_id = i.id
                ORDER BY f.created_at
@@ -3699,47 +3704,30 @@ CREATE OR REPLACE FUNCTION migration.assets_check_inserted()
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+DECLARE
+    v_tenant uuid;
+    v_ids uuid[];
+    v_wired uuid[];
+    v_unwired uuid[];
 BEGIN
-    WITH unwired AS MATERIALIZED (
-        SELECT i.client_account_id, i.id
+    -- one pass per tenant in the statement (an API call writes one)
+    FOR v_tenant IN
+        SELECT DISTINCT i.client_account_id FROM inserted AS i WHERE i.discovery_method = 'flow_based'
+    LOOP
+        SELECT array_agg(i.id)
+          INTO v_ids
           FROM inserted AS i
-         WHERE i.discovery_method = 'flow_based'
-           AND NOT (EXISTS (
-                        SELECT FROM migration.discovery_flows AS f
-                         WHERE f.client_account_id = i.client_account_id
-                           AND f.id = i.discovery_flow_id
-                           AND f.engagement_id = i.engagement_id
-                           AND f.master_flow_id = i.master_flow_id)
-                    AND EXISTS (
-                        SELECT FROM migration.raw_import_records AS r
-                         WHERE r.client_account_id = i.client_account_id
-                           AND r.id = i.raw_import_records_id
-                           AND r.engagement_id = i.engagement_id
-                           AND r.asset_id = i.id))
-    ),
-    noted AS (
-        INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
-        SELECT u.client_account_id, pg_catalog.pg_current_xact_id(), u.id
-          FROM unwired AS u
-        ON CONFLICT DO NOTHING
-    )
-    UPDATE migration.assets AS a
-       SET discovery_flow_id = a.discovery_flow_id
-      FROM unwired AS u
-     WHERE a.client_account_id = u.client_account_id
-       AND a.id = u.id;
-    RETURN NULL;
-END
-$function$
--- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION migration.assets_check_wired()
- RETURNS trigger
- LANGUAGE plpgsql
- SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'pg_temp'
-AS $function$
-BEGIN
-    PERFORM migration.check_asset_wired(NEW.client_account_id, NEW.id);
+         WHERE i.client_account_id = v_tenant
+           AND i.discovery_method = 'flow_based';
+        v_wired := migration.wired_assets(v_tenant, v_ids);
+        SELECT array_agg(u.id)
+          INTO v_unwired
+          FROM unnest(v_ids) AS u (id)
+         WHERE u.id <> ALL (v_wired);
+        IF v_unwired IS NOT NULL THEN
+            PERFORM migration.note_must_be_wired_all(v_tenant, v_unwired);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $function$
@@ -3778,31 +3766,49 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION migration.check_asset_wired(p_client_account_id uuid, p_asset_id uuid)
- RETURNS void
+CREATE OR REPLACE FUNCTION migration.check_noted_wiring()
+ RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 DECLARE
+    v_tenant uuid := NEW.client_account_id;
+    v_xid xid8 := NEW.transaction_id;
+    v_noted uuid[];
+    v_wired uuid[];
     v_asset record;
     v_problem text;
 BEGIN
-    DELETE FROM migration.assets_wired_in_transaction AS w
-     WHERE w.client_account_id = p_client_account_id
-       AND w.transaction_id = pg_catalog.pg_current_xact_id()
-       AND w.asset_id = p_asset_id;
-    IF NOT FOUND THEN
-        RETURN;
+    DELETE FROM migration.wiring_checks_pending AS p
+     WHERE p.client_account_id = v_tenant
+       AND p.transaction_id = v_xid;
+    WITH forgotten AS (
+        DELETE FROM migration.assets_wired_in_transaction AS w
+         WHERE w.client_account_id = v_tenant
+           AND w.transaction_id = v_xid
+        RETURNING w.asset_id
+    )
+    SELECT array_agg(f.asset_id) INTO v_noted FROM forgotten AS f;
+    IF v_noted IS NULL THEN
+        RETURN NULL;
     END IF;
+    v_wired := migration.wired_assets(v_tenant, v_noted);
+    -- the first live noted asset that is not wired (wired ones, and deleted
+    -- or soft-deleted ones, leave no unwired live asset behind)
     SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
-           a.master_flow_id, a.raw_import_records_id, a.deleted_at
+           a.master_flow_id, a.raw_import_records_id
       INTO v_asset
-      FROM migration.assets AS a
-     WHERE a.client_account_id = p_client_account_id
-       AND a.id = p_asset_id;
-    IF NOT FOUND OR v_asset.deleted_at IS NOT NULL THEN
-        RETURN;  -- deleted or soft-deleted: no unwired live asset is left behind
+      FROM unnest(v_noted) AS u (id)
+      JOIN migration.assets AS a
+        ON a.client_account_id = v_tenant
+       AND a.id = u.id
+     WHERE a.deleted_at IS NULL
+       AND a.id <> ALL (v_wired)
+     ORDER BY a.id
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
     END IF;
     IF v_asset.discovery_method IS DISTINCT FROM 'flow_based' THEN
         v_problem := 'a wired flow-based asset cannot stop being flow-based';
@@ -3811,21 +3817,46 @@ BEGIN
             v_asset.client_account_id, v_asset.engagement_id, v_asset.id, v_asset.discovery_method,
             v_asset.discovery_flow_id, v_asset.master_flow_id, v_asset.raw_import_records_id);
     END IF;
-    IF v_problem IS NOT NULL THEN
-        RAISE EXCEPTION 'flow-based asset % is not wired: %', v_asset.id, v_problem
-            USING ERRCODE = 'check_violation',
-                  CONSTRAINT = 'assets_flow_based_wired',
-                  SCHEMA = 'migration',
-                  TABLE = 'assets',
-                  DETAIL = format('client_account_id=%s engagement_id=%s asset_id=%s discovery_flow_id=%s '
-                                  'master_flow_id=%s raw_import_records_id=%s',
-                                  v_asset.client_account_id, v_asset.engagement_id, v_asset.id,
-                                  v_asset.discovery_flow_id, v_asset.master_flow_id,
-                                  v_asset.raw_import_records_id),
-                  HINT = 'Create flow-based assets with discovery.create_assets_from_discovery, or set '
-                         'discovery_flow_id, master_flow_id, raw_import_records_id and the raw record''s '
-                         'asset_id in the same transaction; repair legacy rows with discovery.repair_wiring.';
+    RAISE EXCEPTION 'flow-based asset % is not wired: %', v_asset.id, v_problem
+        USING ERRCODE = 'check_violation',
+              CONSTRAINT = 'assets_flow_based_wired',
+              SCHEMA = 'migration',
+              TABLE = 'assets',
+              DETAIL = format('client_account_id=%s engagement_id=%s asset_id=%s discovery_flow_id=%s '
+                              'master_flow_id=%s raw_import_records_id=%s',
+                              v_asset.client_account_id, v_asset.engagement_id, v_asset.id,
+                              v_asset.discovery_flow_id, v_asset.master_flow_id,
+                              v_asset.raw_import_records_id),
+              HINT = 'Create flow-based assets with discovery.create_assets_from_discovery, or set '
+                     'discovery_flow_id, master_flow_id, raw_import_records_id and the raw record''s '
+                     'asset_id in the same transaction; repair legacy rows with discovery.repair_wiring.';
+END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION migration.forget_wired(p_client_account_id uuid, p_asset_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_noted uuid[];
+BEGIN
+    SELECT array_agg(w.asset_id)
+      INTO v_noted
+      FROM migration.assets_wired_in_transaction AS w
+     WHERE w.client_account_id = p_client_account_id
+       AND w.transaction_id = v_xid
+       AND w.asset_id = ANY (p_asset_ids);
+    IF v_noted IS NULL THEN
+        RETURN;
     END IF;
+    v_noted := migration.wired_assets(p_client_account_id, v_noted);
+    DELETE FROM migration.assets_wired_in_transaction AS w
+     WHERE w.client_account_id = p_client_account_id
+       AND w.transaction_id = v_xid
+       AND w.asset_id = ANY (v_noted);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -3911,8 +3942,26 @@ CREATE OR REPLACE FUNCTION migration.note_must_be_wired(p_client_account_id uuid
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
+    PERFORM migration.note_must_be_wired_all(p_client_account_id, ARRAY[p_asset_id]);
+END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION migration.note_must_be_wired_all(p_client_account_id uuid, p_asset_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+BEGIN
     INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
-    VALUES (p_client_account_id, pg_catalog.pg_current_xact_id(), p_asset_id)
+    SELECT p_client_account_id, v_xid, u.id
+      FROM unnest(p_asset_ids) AS u (id)
+     WHERE u.id IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    INSERT INTO migration.wiring_checks_pending (client_account_id, transaction_id)
+    VALUES (p_client_account_id, v_xid)
     ON CONFLICT DO NOTHING;
 END
 $function$
@@ -3937,14 +3986,31 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION migration.raw_import_records_check_wired()
+CREATE OR REPLACE FUNCTION migration.raw_import_records_forget_wired()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_tenant uuid;
+    v_ids uuid[];
 BEGIN
-    PERFORM migration.check_asset_wired(OLD.client_account_id, OLD.asset_id);
+    FOR v_tenant IN
+        SELECT DISTINCT u.client_account_id FROM updated AS u WHERE u.asset_id IS NOT NULL
+    LOOP
+        -- nothing noted for the tenant in this transaction: nothing to forget
+        CONTINUE WHEN NOT EXISTS (SELECT FROM migration.wiring_checks_pending AS p
+                                   WHERE p.client_account_id = v_tenant
+                                     AND p.transaction_id = v_xid);
+        SELECT array_agg(DISTINCT u.asset_id)
+          INTO v_ids
+          FROM updated AS u
+         WHERE u.client_account_id = v_tenant
+           AND u.asset_id IS NOT NULL;
+        PERFORM migration.forget_wired(v_tenant, v_ids);
+    END LOOP;
     RETURN NULL;
 END
 $function$
@@ -4041,6 +4107,38 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION migration.wired_assets(p_client_account_id uuid, p_asset_ids uuid[])
+ RETURNS uuid[]
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    v_wired uuid[];
+BEGIN
+    SELECT array_agg(a.id)
+      INTO v_wired
+      FROM unnest(p_asset_ids) AS u (id)
+      JOIN migration.assets AS a
+        ON a.client_account_id = p_client_account_id
+       AND a.id = u.id
+     WHERE a.discovery_method = 'flow_based'
+       AND EXISTS (
+           SELECT FROM migration.discovery_flows AS f
+            WHERE f.client_account_id = p_client_account_id
+              AND f.id = a.discovery_flow_id
+              AND f.engagement_id = a.engagement_id
+              AND f.master_flow_id = a.master_flow_id)
+       AND EXISTS (
+           SELECT FROM migration.raw_import_records AS r
+            WHERE r.client_account_id = p_client_account_id
+              AND r.id = a.raw_import_records_id
+              AND r.engagement_id = a.engagement_id
+              AND r.asset_id = a.id);
+    RETURN coalesce(v_wired, '{}');
+END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION migration.wiring_problem(p_client_account_id uuid, p_engagement_id uuid, p_asset_id uuid, p_discovery_method text, p_discovery_flow_id uuid, p_master_flow_id uuid, p_raw_import_records_id uuid)
  RETURNS text
  LANGUAGE plpgsql
@@ -4100,7 +4198,9 @@ external_ids.<namespace>), it builds
   patches    one row per asset: its column, custom attribute and external
              ID values;
   refreshed  the UPDATE of those assets (every field column through
-             jsonb_populate_record, discovery._asset_set_sql);
+             jsonb_populate_record, discovery._asset_set_sql; OFFSET 0
+             keeps that subquery from being pulled up into the UPDATE,
+             where Citus refuses a STABLE function of a column);
   logged     one migration.asset_changes row per changed value.
 The arguments are SQL expressions for the tenant, the time, the run and the
 conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or

@@ -104,68 +104,73 @@ class Catalog:
 
 @pytest.fixture(scope="module")
 def catalog(server_url, template_url) -> Catalog:
-    cat = Catalog()
     with cloned_database(server_url, template_url) as url, psycopg.connect(url, autocommit=True) as conn:
-        for table, columns in conn.execute("""
-                SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum)
-                  FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0
-                                                           AND NOT a.attisdropped
-                 WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                 GROUP BY c.relname""", (SCHEMA,)):
-            cat.tables[table] = columns
-        cat.unique = conn.execute("""
-                SELECT c.relname, i.relname,
-                       (SELECT array_agg(coalesce(a.attname::text, '<expression>') ORDER BY k.n)
-                          FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k (attnum, n)
-                          LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = k.attnum
-                         WHERE k.n <= x.indnkeyatts)
-                  FROM pg_index AS x JOIN pg_class AS c ON c.oid = x.indrelid
-                  JOIN pg_class AS i ON i.oid = x.indexrelid
-                 WHERE c.relnamespace = %s::regnamespace AND x.indisunique
-                 ORDER BY 1, 2""", (SCHEMA,)).fetchall()
-        cat.foreign_keys = conn.execute("""
-                SELECT c.conname, r.relname, f.relname,
-                       (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.conkey) WITH ORDINALITY
-                               AS k (attnum, n) JOIN pg_attribute AS a ON a.attrelid = c.conrelid
-                                                                      AND a.attnum = k.attnum),
-                       (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.confkey) WITH ORDINALITY
-                               AS k (attnum, n) JOIN pg_attribute AS a ON a.attrelid = c.confrelid
-                                                                      AND a.attnum = k.attnum)
-                  FROM pg_constraint AS c JOIN pg_class AS r ON r.oid = c.conrelid
-                  JOIN pg_class AS f ON f.oid = c.confrelid
-                 WHERE c.contype = 'f' AND (r.relnamespace = %(s)s::text::regnamespace
-                                            OR f.relnamespace = %(s)s::text::regnamespace)
-                 ORDER BY 1""", {"s": SCHEMA}).fetchall()
-        cat.sequence_columns = conn.execute("""
-                SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-                  FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0
-                  LEFT JOIN pg_attrdef AS d ON d.adrelid = c.oid AND d.adnum = a.attnum
-                 WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')
-                   AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%')
-                   AND a.atttypid <> 'bigint'::regtype""", (SCHEMA,)).fetchall()
-        for row in conn.execute("""
-                SELECT p.oid::regprocedure::text, n.nspname, p.proname, l.lanname, p.provolatile, p.prosrc,
-                       coalesce(p.proargnames[1:p.pronargs]::text[], '{}'),
-                       coalesce((SELECT array_agg(format_type(t, NULL) ORDER BY k)
-                                   FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a (t, k)), '{}'),
-                       coalesce((SELECT array_agg(format_type(t.oid, NULL))
-                                   FROM unnest(p.proargtypes::oid[]) AS a (o)
-                                   JOIN pg_type AS t ON t.oid = a.o
-                                   JOIN pg_class AS c ON c.oid = t.typrelid AND c.relkind IN ('r', 'p')
-                                  WHERE c.relnamespace = %(s)s::text::regnamespace), '{}')
-                  FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
-                  JOIN pg_language AS l ON l.oid = p.prolang
-                 WHERE n.nspname IN (%(s)s::text, %(a)s::text) AND p.prokind = 'f'
-                 ORDER BY 1""", {"s": SCHEMA, "a": API_SCHEMA}):
-            cat.functions.append(Function(*row))
-        for schema, name, kinds in conn.execute("""
-                SELECT n.nspname, p.proname, array_agg(DISTINCT p.provolatile::text)
-                  FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
-                 WHERE n.nspname IN ('pg_catalog', %s, %s)
-                 GROUP BY 1, 2""", (SCHEMA, API_SCHEMA)):
-            cat.volatility[f"{schema}.{name}"] = set(kinds)
-            if schema == "pg_catalog":
-                cat.volatility[name] = set(kinds)
+        return read_catalog(conn)
+
+
+def read_catalog(conn: psycopg.Connection) -> Catalog:
+    """The tables, keys and functions of schemas migration and discovery."""
+    cat = Catalog()
+    for table, columns in conn.execute("""
+            SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum)
+              FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0
+                                                       AND NOT a.attisdropped
+             WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+             GROUP BY c.relname""", (SCHEMA,)):
+        cat.tables[table] = columns
+    cat.unique = conn.execute("""
+            SELECT c.relname, i.relname,
+                   (SELECT array_agg(coalesce(a.attname::text, '<expression>') ORDER BY k.n)
+                      FROM unnest(x.indkey::int2[]) WITH ORDINALITY AS k (attnum, n)
+                      LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                     WHERE k.n <= x.indnkeyatts)
+              FROM pg_index AS x JOIN pg_class AS c ON c.oid = x.indrelid
+              JOIN pg_class AS i ON i.oid = x.indexrelid
+             WHERE c.relnamespace = %s::regnamespace AND x.indisunique
+             ORDER BY 1, 2""", (SCHEMA,)).fetchall()
+    cat.foreign_keys = conn.execute("""
+            SELECT c.conname, r.relname, f.relname,
+                   (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.conkey) WITH ORDINALITY
+                           AS k (attnum, n) JOIN pg_attribute AS a ON a.attrelid = c.conrelid
+                                                                  AND a.attnum = k.attnum),
+                   (SELECT array_agg(a.attname::text ORDER BY k.n) FROM unnest(c.confkey) WITH ORDINALITY
+                           AS k (attnum, n) JOIN pg_attribute AS a ON a.attrelid = c.confrelid
+                                                                  AND a.attnum = k.attnum)
+              FROM pg_constraint AS c JOIN pg_class AS r ON r.oid = c.conrelid
+              JOIN pg_class AS f ON f.oid = c.confrelid
+             WHERE c.contype = 'f' AND (r.relnamespace = %(s)s::text::regnamespace
+                                        OR f.relnamespace = %(s)s::text::regnamespace)
+             ORDER BY 1""", {"s": SCHEMA}).fetchall()
+    cat.sequence_columns = conn.execute("""
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+              FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0
+              LEFT JOIN pg_attrdef AS d ON d.adrelid = c.oid AND d.adnum = a.attnum
+             WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')
+               AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%')
+               AND a.atttypid <> 'bigint'::regtype""", (SCHEMA,)).fetchall()
+    for row in conn.execute("""
+            SELECT p.oid::regprocedure::text, n.nspname, p.proname, l.lanname, p.provolatile, p.prosrc,
+                   coalesce(p.proargnames[1:p.pronargs]::text[], '{}'),
+                   coalesce((SELECT array_agg(format_type(t, NULL) ORDER BY k)
+                               FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a (t, k)), '{}'),
+                   coalesce((SELECT array_agg(format_type(t.oid, NULL))
+                               FROM unnest(p.proargtypes::oid[]) AS a (o)
+                               JOIN pg_type AS t ON t.oid = a.o
+                               JOIN pg_class AS c ON c.oid = t.typrelid AND c.relkind IN ('r', 'p')
+                              WHERE c.relnamespace = %(s)s::text::regnamespace), '{}')
+              FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+              JOIN pg_language AS l ON l.oid = p.prolang
+             WHERE n.nspname IN (%(s)s::text, %(a)s::text) AND p.prokind = 'f'
+             ORDER BY 1""", {"s": SCHEMA, "a": API_SCHEMA}):
+        cat.functions.append(Function(*row))
+    for schema, name, kinds in conn.execute("""
+            SELECT n.nspname, p.proname, array_agg(DISTINCT p.provolatile::text)
+              FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+             WHERE n.nspname IN ('pg_catalog', %s, %s)
+             GROUP BY 1, 2""", (SCHEMA, API_SCHEMA)):
+        cat.volatility[f"{schema}.{name}"] = set(kinds)
+        if schema == "pg_catalog":
+            cat.volatility[name] = set(kinds)
     return cat
 
 
@@ -319,6 +324,55 @@ def test_no_function_analyzes_or_reads_statistics_of_a_tenant_table(catalog):
             problems.append(f"{f.signature}: reads {m.group(0).split('(')[0]} of migration.{m.group(1)} "
                             "(on a worker: the never analysed shell table)")
     report(problems, "statistics use(s) of a tenant table inside a function")
+
+
+# -- the checks catch what they are for -----------------------------------------------------------------------
+
+BAD_OBJECTS = """
+    CREATE TABLE migration.dw_bad_notes (id uuid PRIMARY KEY, note text);
+    CREATE UNIQUE INDEX dw_bad_hostname_key ON migration.assets (hostname);
+    CREATE TABLE migration.dw_bad_links (client_account_id uuid, note_id uuid REFERENCES migration.dw_bad_notes (id));
+    CREATE FUNCTION discovery.dw_bad_count(p_client_account_id uuid) RETURNS bigint
+    LANGUAGE sql STABLE AS $$ SELECT count(*) FROM migration.assets WHERE client_account_id = p_client_account_id $$;
+    CREATE FUNCTION discovery.dw_bad_upsert(p_client_account_id uuid) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO migration.assets AS a (client_account_id, engagement_id, id, name)
+        VALUES (p_client_account_id, p_client_account_id, p_client_account_id, 'x')
+        ON CONFLICT (client_account_id, id) DO UPDATE SET updated_at = clock_timestamp();
+    END $$;
+    CREATE FUNCTION migration.dw_bad_row(p_asset migration.assets) RETURNS text
+    LANGUAGE plpgsql AS $$ BEGIN RETURN p_asset.name; END $$;
+    CREATE FUNCTION discovery.dw_bad_tenant_second(p_engagement_id uuid, p_client_account_id uuid) RETURNS void
+    LANGUAGE plpgsql AS $$ BEGIN END $$;
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_catalog(server_url, template_url) -> Catalog:
+    """The catalog of a migrated database with BAD_OBJECTS added."""
+    with cloned_database(server_url, template_url) as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(BAD_OBJECTS)
+        return read_catalog(conn)
+
+
+@pytest.mark.parametrize("check, named", [
+    (test_every_tenant_table_has_client_account_id, "migration.dw_bad_notes: no column client_account_id"),
+    (test_every_primary_key_and_unique_index_carries_the_distribution_column, "dw_bad_hostname_key"),
+    (test_every_primary_key_and_unique_index_carries_the_distribution_column, "dw_bad_notes_pkey"),
+    (test_every_foreign_key_pairs_the_distribution_columns, "dw_bad_links_note_id_fkey"),
+    (test_no_language_sql_function_reads_a_migration_table, "discovery.dw_bad_count(uuid)"),
+    (test_no_mutable_function_in_on_conflict_do_update, "discovery.dw_bad_upsert(uuid)"),
+    (test_no_function_takes_a_migration_row_type_argument, "migration.dw_bad_row(migration.assets)"),
+    (test_every_api_function_takes_the_tenant_first, "discovery.dw_bad_tenant_second(uuid,uuid)"),
+])
+def test_the_checks_fail_on_what_would_not_distribute(bad_catalog, check, named):
+    """A table without client_account_id, keys without it, a LANGUAGE sql
+    function reading a tenant table, a volatile function in an ON CONFLICT
+    update, a row-type argument, an API function without the tenant first:
+    each check names the object added."""
+    with pytest.raises(AssertionError) as info:
+        check(bad_catalog)
+    assert named in str(info.value)
 
 
 # -- reading function bodies ---------------------------------------------------------------------------------
@@ -532,6 +586,10 @@ def _fake_catalog(source: str) -> Catalog:
      "SET updated_at = now();", "on_conflict", True),
     ("INSERT INTO migration.assets AS a (id) VALUES (1) ON CONFLICT (client_account_id, id) DO UPDATE "
      "SET updated_at = v_now, name = btrim(excluded.name);", "on_conflict", False),
+    ("INSERT INTO migration.assets AS a (id) VALUES (1) ON CONFLICT (client_account_id, id) DO UPDATE "
+     "SET id = gen_random_uuid();", "on_conflict", True),
+    ("INSERT INTO migration.assets AS a (id) VALUES (1) ON CONFLICT (client_account_id, id) DO UPDATE "
+     "SET name = excluded.name WHERE a.updated_at < clock_timestamp();", "on_conflict", True),
     ("INSERT INTO migration.assets (id) VALUES (1) ON CONFLICT DO NOTHING RETURNING now();", "returning", True),
     ("UPDATE migration.assets SET updated_at = coalesce(updated_at, now()) WHERE id = p_id;", "case", True),
     ("UPDATE migration.assets SET name = CASE WHEN v_x THEN 'a' ELSE name END, updated_at = now();", "case", False),

@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Build and install Citus 13.0.5 from the vendored source against the machine's PostgreSQL.
+# Build and install Citus 13.0.5 from the vendored source against the machine's PostgreSQL,
+# with the patches of scripts/citus/patches/ (see README "Running on Citus"):
+#   forward-error-fields.patch        a worker's error reaches the client with its constraint,
+#                                     table, schema, column and data type names (stock Citus
+#                                     forwards SQLSTATE, message, DETAIL and HINT only);
+#   raise-one-phase-commit-error.patch a worker's error at a one-phase COMMIT (a deferred
+#                                     constraint) aborts the coordinator's transaction with that
+#                                     error, not with XX000 "could not commit transaction for shard".
 #
-# Idempotent: does nothing when citus.so of this version is already installed for the
-# PostgreSQL major version (PG_MAJOR, default: the one of the running/installed pg_config).
+# Idempotent: does nothing when citus.so of this version, with these patches, is already
+# installed for the PostgreSQL major version (PG_MAJOR, default: the one of the
+# running/installed pg_config).
 # About 6-7 minutes on 2 busy cores (each file is compiled twice: object + LLVM bitcode).
 #
 #   scripts/citus/build.sh            # build + install if missing
@@ -35,11 +43,16 @@ JOBS=${CITUS_JOBS:-2}
 
 pkglibdir=$("$PG_CONFIG" --pkglibdir)
 sharedir=$("$PG_CONFIG" --sharedir)
+patches=("$here"/patches/*.patch)
+patches_sum=$(cat "${patches[@]}" | sha256sum | cut -d' ' -f1)
+marker="$sharedir/extension/citus.discovery-wiring-patches"
 
 installed() {
     [[ -f "$pkglibdir/citus.so" && -f "$sharedir/extension/citus.control" ]] || return 1
     # the library carries its version string ("Citus 13.0.5 ...")
-    grep -aq "Citus $CITUS_VERSION" "$pkglibdir/citus.so"
+    grep -aq "Citus $CITUS_VERSION" "$pkglibdir/citus.so" || return 1
+    # and was built with these patches
+    [[ -f "$marker" && "$(cat "$marker")" == "$patches_sum" ]]
 }
 
 if [[ -z "${CITUS_FORCE:-}" ]] && installed; then
@@ -53,7 +66,7 @@ echo "$CITUS_SHA256  $CITUS_TARBALL" | sha256sum -c --quiet - || {
     echo "checksum mismatch: $CITUS_TARBALL" >&2; exit 1; }
 
 # Build dependencies (Debian); only what is missing is installed.
-pkgs=("postgresql-server-dev-$PG_MAJOR" libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev)
+pkgs=("postgresql-server-dev-$PG_MAJOR" libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev patch)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -72,10 +85,19 @@ if [[ ! -f "$src/configure" ]]; then
     tar -xzf "$CITUS_TARBALL" -C "$BUILD_DIR"
 fi
 cd "$src"
+for p in "${patches[@]}"; do
+    if patch -p1 -R --dry-run -s -f < "$p" >/dev/null 2>&1; then
+        echo "patch already applied: $(basename "$p")"
+    else
+        patch -p1 -s -N < "$p"
+        echo "patch applied: $(basename "$p")"
+    fi
+done
 if [[ ! -f Makefile.global ]]; then
     PG_CONFIG="$PG_CONFIG" ./configure --quiet PG_CONFIG="$PG_CONFIG"
 fi
 make -s -j"$JOBS"
 make -s install
+echo "$patches_sum" > "$marker"
 installed || { echo "citus install did not produce $pkglibdir/citus.so" >&2; exit 1; }
 echo "citus $CITUS_VERSION built and installed for PostgreSQL $PG_MAJOR in $(( $(date +%s) - start )) s"

@@ -9,15 +9,24 @@ the plain one is migrated by the CLI. Steps, each reported as PASS/FAIL:
 
 1. ``discovery-wiring run`` (the bundled sample), ``health --json`` and
    ``assets --json`` (every page) on both; the results must be equal once the
-   generated IDs and times are taken out, and so must the canonical outcome
-   of every raw record (row_number -> status, validity, linked asset's name).
-2. Delegation: a new tenant's whole flow (the CLI's calls, one transaction)
-   with ``citus.log_remote_commands`` on: every remote command of the
-   transaction goes to ONE worker, each API call is pushed down as
-   ``SELECT discovery.<function>(...)``, and there is one BEGIN and one COMMIT.
-3. Four tenants run the sample at once (one session each): each ends with the
-   outcome of the quick-start tenant on one server.
-4. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
+   generated IDs and times are taken out, and so must the tenant's outcome
+   row by row (:data:`CANONICAL`: every raw record with its status,
+   validity, cleansed data, errors and the whole asset it links to, every
+   asset, the asset counters).
+2. Delegation: a new tenant's whole flow (the CLI's import pipeline, then
+   health and a page of assets, one transaction) with
+   ``citus.log_remote_commands`` on: every remote command goes to the worker
+   that holds the tenant's shards, each API call is pushed down as it was sent
+   (``SELECT … discovery.<function>(…)``), and there is one BEGIN and one
+   COMMIT and nothing else.
+3. Four tenants run the sample at once (one session each): each ends, row by
+   row, with the outcome of the quick-start tenant on one server, and each
+   session's commands went to its tenant's worker alone (as in 2).
+4. Two callers on one flow at once, one delegated and one whose call is not
+   (arguments as expressions: the function runs on the coordinator and
+   reaches the worker statement by statement): they end, row by row, as one
+   serial caller on one server (the tenant lock is a row lock on the worker).
+5. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
 
 Exit status 0 when every step passed.
 """
@@ -36,7 +45,7 @@ from pathlib import Path
 
 import psycopg
 
-from discovery_wiring import DiscoveryClient, Tenant
+from discovery_wiring import DiscoveryClient, Tenant, pipeline
 from discovery_wiring.resources import sample_file
 
 VOLATILE_KEYS = {"id", "discovery_flow_id", "master_flow_id", "flow_id", "raw_import_records_id",
@@ -76,18 +85,54 @@ def all_assets(exe: str, url: str) -> list[dict]:
         page += 1
 
 
+# A tenant's outcome row by row, free of generated IDs and times: every raw
+# record (by import name and row number) with its status, validity, cleansed
+# data and errors, and the whole asset it is linked to (every column but the
+# generated IDs and times; its origin named by row number); then every
+# asset (the same columns), by origin row and name; then the tenant's counters.
 CANONICAL = """
-    SELECT r.row_number, r.processing_status, r.is_valid, r.is_processed, a.name, a.asset_type
-      FROM migration.raw_import_records AS r
-      LEFT JOIN migration.assets AS a
-        ON a.client_account_id = r.client_account_id AND a.id = r.asset_id
-     WHERE r.client_account_id = %s
-     ORDER BY r.data_import_id IS NULL, r.row_number"""
+    WITH rec AS (
+        SELECT r.*, i.import_name
+          FROM migration.raw_import_records AS r
+          JOIN migration.data_imports AS i ON i.client_account_id = r.client_account_id AND i.id = r.data_import_id
+         WHERE r.client_account_id = %(t)s
+    ),
+    ast AS (
+        SELECT a.id, o.import_name AS origin_import, o.row_number AS origin_row,
+               to_jsonb(a) - '{id,client_account_id,engagement_id,discovery_flow_id,master_flow_id,
+                               raw_import_records_id,created_at,updated_at,field_mappings_used}'::text[] AS body
+          FROM migration.assets AS a
+          LEFT JOIN rec AS o ON o.id = a.raw_import_records_id
+         WHERE a.client_account_id = %(t)s
+    )
+    SELECT * FROM (
+        SELECT 'record' AS kind, r.import_name AS import, r.row_number, r.processing_status AS status,
+               r.is_valid, r.is_processed, r.cleansed_data, r.validation_errors, r.processing_notes,
+               a.origin_import, a.origin_row, a.body
+          FROM rec AS r
+          LEFT JOIN ast AS a ON a.id = r.asset_id
+        UNION ALL
+        SELECT 'asset', a.origin_import, a.origin_row, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, a.body
+          FROM ast AS a
+        UNION ALL
+        SELECT 'asset_counts', NULL, c.live, c.asset_type_key || '/' || c.status_key, NULL, NULL, NULL, NULL,
+               NULL, NULL, NULL, NULL
+          FROM migration.asset_counts AS c
+         WHERE c.client_account_id = %(t)s AND c.live <> 0
+    ) AS x
+    ORDER BY kind, import, row_number, body::text, status"""
 
 
 def canonical(url: str, client_account_id: uuid.UUID) -> list[tuple]:
     with psycopg.connect(url) as conn:
-        return conn.execute(CANONICAL, (client_account_id,)).fetchall()
+        return conn.execute(CANONICAL, {"t": client_account_id}).fetchall()
+
+
+def first_difference(one: list, other: list) -> str:
+    for i, (a, b) in enumerate(zip(one, other)):
+        if a != b:
+            return f"row {i}: {str(a)[:400]}\n      != {str(b)[:400]}"
+    return f"{len(one)} rows against {len(other)}"
 
 
 def compare_sample(exe: str, citus_url: str, plain_url: str) -> None:
@@ -114,54 +159,22 @@ def compare_sample(exe: str, citus_url: str, plain_url: str) -> None:
           "health: equal, and healthy", f"{one['health']} != {dist['health']}")
     check(one["assets"] == dist["assets"] and len(one["assets"]) > 0,
           f"assets: the same {len(one['assets'])} assets (IDs and times aside)")
-    check(one["records"] == dist["records"], f"raw records: the same outcome for all {len(one['records'])}")
+    check(one["records"] == dist["records"] and len(one["records"]) > 0,
+          f"records, assets, counters: row by row the same ({len(one['records'])} rows)",
+          first_difference(one["records"], dist["records"]))
 
 
 def _sample_flow(client: DiscoveryClient, tenant: Tenant) -> None:
-    """The CLI's `run`, call by call, for ``tenant`` (the caller commits)."""
+    """What the CLI's `run` does for ``tenant`` (the caller commits): the
+    bundled sample through the same import pipeline."""
     client.register_tenant(tenant, "e2e", "e2e")
-    imp = client.create_data_import(tenant, import_name="sample", import_type="csv", filename="sample.csv")
-    client.load_file(tenant, imp, sample_file())
-    flow = client.start_discovery_flow(tenant, imp)
-    suggestions = client.suggest_field_mappings(tenant, imp)
-    client.set_field_mappings(tenant, imp, [{"source_field": s.source_field, "target_field": s.target_field}
-                                           for s in suggestions if s.target_field])
-    client.cleanse_records(tenant, flow.discovery_flow_id)
-    client.create_assets_from_discovery(tenant, flow.discovery_flow_id)
+    pipeline.run_import(client, tenant, pipeline.plan_import(sample_file()))
 
 
-def check_parallel_tenants(citus_url: str, plain_url: str, count: int = 4) -> None:
-    """``count`` tenants run the sample at once, each in its own session: each
-    ends exactly as the quick-start tenant on one server."""
-    import concurrent.futures
-
-    from discovery_wiring.cli import QUICKSTART_CLIENT_ID
-
-    expected = canonical(plain_url, QUICKSTART_CLIENT_ID)
-    tenants = [Tenant(uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
-
-    def one(tenant: Tenant) -> None:
-        with psycopg.connect(citus_url) as conn:
-            _sample_flow(DiscoveryClient(conn), tenant)
-            conn.commit()
-
-    with concurrent.futures.ThreadPoolExecutor(count) as pool:
-        futures = [pool.submit(one, t) for t in tenants]
-        errors = [f.exception() for f in futures if f.exception() is not None]
-    check(not errors, f"{count} tenants in parallel: no error", "; ".join(str(e)[:300] for e in errors))
-    if errors:
-        return
-    same = [canonical(citus_url, t.client_account_id) == expected for t in tenants]
-    check(all(same), f"{count} tenants in parallel: each the same outcome as one server ({sum(same)}/{count})")
-
-
-def check_repair(exe: str, citus_url: str) -> None:
-    out = cli(exe, citus_url, "repair", "--all", "--apply", "--validate")
-    check(out.returncode == 0, "repair --all --apply --validate", (out.stderr or out.stdout).strip()[-2000:])
-
-
-def check_delegation(citus_url: str) -> None:
-    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+def logged_flow(citus_url: str, tenant: Tenant, extra_calls: bool = False) -> list[tuple[str, str]]:
+    """The sample flow of ``tenant`` in one transaction (committed) with
+    ``citus.log_remote_commands`` on: the (command, "on server ...") pairs the
+    coordinator issued."""
     notices: list[tuple[str, str]] = []
     with psycopg.connect(citus_url) as conn:
         conn.add_notice_handler(lambda d: notices.append((d.message_primary or "", d.message_detail or "")))
@@ -170,22 +183,138 @@ def check_delegation(citus_url: str) -> None:
         conn.commit()
         client = DiscoveryClient(conn)
         _sample_flow(client, tenant)
-        client.wiring_health(tenant)
-        client.list_assets(tenant)
+        if extra_calls:
+            client.wiring_health(tenant)
+            client.list_assets(tenant)
         conn.commit()
-    issued = [(m.removeprefix("issuing ").strip(), d) for m, d in notices if m.startswith("issuing ")]
-    servers = {m.group(1) for _, d in issued if (m := re.search(r"on server (\S+)", d))}
-    calls = [c for c, _ in issued if re.match(r"SELECT (\* FROM )?discovery\.", c)]
+    return [(m.removeprefix("issuing ").strip(), d) for m, d in notices if m.startswith("issuing ")]
+
+
+def check_one_worker(citus_url: str, tenant: Tenant, issued: list[tuple[str, str]], label: str,
+                     min_calls: int = 8) -> None:
+    """Every command of the tenant's transaction went to the worker holding
+    the tenant: one BEGIN, each API call pushed down as it was sent, one COMMIT."""
+    servers = {m.group(1).split("@")[-1] for _, d in issued if (m := re.search(r"on server (\S+)", d))}
+    # the client's call shapes, pushed down as they are: SELECT f(...), SELECT * FROM f(...)
+    # and SELECT col, ... FROM f(...)
+    calls = [c for c, _ in issued if re.match(r"SELECT (\S.*? FROM )?discovery\.[a-z_]+\(", c)]
     begins = [c for c, _ in issued if c.startswith("BEGIN")]
     commits = [c for c, _ in issued if c.startswith(("COMMIT", "PREPARE TRANSACTION", "COMMIT PREPARED"))]
     others = [c for c, _ in issued if c not in calls and c not in begins and c not in commits]
-    check(len(servers) == 1, f"delegation: the tenant's transaction went to one worker ({', '.join(sorted(servers))})",
-          "\n      ".join(f"{c[:150]} [{d}]" for c, d in issued[:40]))
-    check(len(calls) >= 9, f"delegation: {len(calls)} API calls pushed down as SELECT discovery.<function>(…)",
+    holder = tenant_worker(citus_url, tenant.client_account_id)
+    check(servers == {holder}, f"{label}: every command went to the tenant's worker {holder}",
+          f"sent to {sorted(servers)}:\n      " + "\n      ".join(f"{c[:150]} [{d}]" for c, d in issued[:40]))
+    check(len(calls) >= min_calls, f"{label}: {len(calls)} API calls pushed down as SELECT … discovery.<function>(…)",
           "\n      ".join(c[:150] for c, _ in issued[:40]))
     check(len(begins) == 1 and len(commits) == 1 and not others,
-          "delegation: one BEGIN, one COMMIT, nothing else sent",
+          f"{label}: one BEGIN, one COMMIT, nothing else sent",
           f"begins={len(begins)} commits={commits} others={[o[:150] for o in others[:10]]}")
+
+
+def check_parallel_tenants(citus_url: str, plain_url: str, count: int = 4) -> None:
+    """``count`` tenants run the sample at once, each in its own session: each
+    ends exactly as the quick-start tenant on one server (row by row), and each
+    session's commands went to its tenant's worker alone."""
+    import concurrent.futures
+
+    from discovery_wiring.cli import QUICKSTART_CLIENT_ID
+
+    expected = canonical(plain_url, QUICKSTART_CLIENT_ID)
+    tenants = [Tenant(uuid.uuid4(), uuid.uuid4()) for _ in range(count)]
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(logged_flow, citus_url, t) for t in tenants]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+    check(not errors, f"{count} tenants in parallel: no error", "; ".join(str(e)[:300] for e in errors))
+    if errors:
+        return
+    workers = set()
+    for i, (tenant, future) in enumerate(zip(tenants, futures)):
+        check_one_worker(citus_url, tenant, future.result(), f"parallel tenant {i + 1}", min_calls=6)
+        workers.add(tenant_worker(citus_url, tenant.client_account_id))
+        got = canonical(citus_url, tenant.client_account_id)
+        check(got == expected, f"parallel tenant {i + 1}: row by row the outcome of one server ({len(got)} rows)",
+              first_difference(expected, got))
+    print(f"      ({count} tenants on {len(workers)} worker(s): {', '.join(sorted(workers))})")
+
+
+def _load_sample(client: DiscoveryClient, tenant: Tenant):
+    """The sample loaded for ``tenant`` as the CLI's pipeline loads it, without
+    the call that creates the assets; returns the flow (the caller commits)."""
+    plan = pipeline.plan_import(sample_file())
+    client.register_tenant(tenant, "e2e", "e2e")
+    imp = client.create_data_import(tenant, import_name=plan.name, import_type=plan.source.format,
+                                    filename=str(plan.source.path),
+                                    source_system=plan.mappings.profile or "discovery-wiring")
+    flow = client.start_discovery_flow(tenant, imp, flow_name=f"import of {plan.name}")
+    client.set_field_mappings(tenant, imp, plan.mappings.api_mappings())
+    client.add_raw_records(tenant, imp, list(plan.source.records()))
+    return flow
+
+
+NOT_DELEGATED = """SELECT * FROM discovery.create_assets_from_discovery(
+    p_client_account_id => (%s::text)::uuid, p_engagement_id => (%s::text)::uuid,
+    p_discovery_flow_id => (%s::text)::uuid)"""
+
+
+def check_call_shapes(citus_url: str, plain_url: str) -> None:
+    """Two callers on one flow at once, one delegated (the client's call), one
+    not (arguments as expressions: the function runs on the coordinator): they
+    end as one serial caller on one server, row by row."""
+    import concurrent.futures
+
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    flows = {}
+    for label, url in (("one server", plain_url), ("citus", citus_url)):
+        with psycopg.connect(url) as conn:
+            flows[label] = _load_sample(DiscoveryClient(conn), tenant)
+            conn.commit()
+    with psycopg.connect(plain_url) as conn:
+        DiscoveryClient(conn).create_assets_from_discovery(tenant, flows["one server"].discovery_flow_id)
+        conn.commit()
+    flow = flows["citus"]
+
+    def delegated():
+        with psycopg.connect(citus_url) as conn:
+            DiscoveryClient(conn).create_assets_from_discovery(tenant, flow.discovery_flow_id)
+            conn.commit()
+
+    def not_delegated():
+        with psycopg.connect(citus_url) as conn:
+            conn.execute(NOT_DELEGATED, (tenant.client_account_id, tenant.engagement_id, flow.discovery_flow_id))
+            conn.commit()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(not_delegated), pool.submit(delegated)]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+    check(not errors, "call shapes: a delegated and a non-delegated caller on one flow, no error",
+          "; ".join(str(e)[:300] for e in errors))
+    if errors:
+        return
+    one, dist = canonical(plain_url, tenant.client_account_id), canonical(citus_url, tenant.client_account_id)
+    check(one == dist and len(one) > 0,
+          f"call shapes: they end as one serial caller on one server, row by row ({len(dist)} rows)",
+          first_difference(one, dist))
+
+
+def check_repair(exe: str, citus_url: str) -> None:
+    out = cli(exe, citus_url, "repair", "--all", "--apply", "--validate")
+    check(out.returncode == 0, "repair --all --apply --validate", (out.stderr or out.stdout).strip()[-2000:])
+
+
+def tenant_worker(citus_url: str, client_account_id: uuid.UUID) -> str:
+    """host:port of the worker holding the tenant's shard of the co-location group."""
+    with psycopg.connect(citus_url, autocommit=True) as conn:
+        host, port = conn.execute("""
+            SELECT p.nodename, p.nodeport
+              FROM pg_dist_shard_placement AS p
+             WHERE p.shardid = get_shard_id_for_distribution_column('migration.client_accounts', %s)""",
+                                  (client_account_id,)).fetchone()
+    return f"{host}:{port}"
+
+
+def check_delegation(citus_url: str) -> None:
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    check_one_worker(citus_url, tenant, logged_flow(citus_url, tenant, extra_calls=True), "delegation")
 
 
 def main() -> int:
@@ -201,6 +330,7 @@ def main() -> int:
     except psycopg.Error as exc:
         check(False, "delegation: a tenant's whole flow", f"[{exc.sqlstate}] {exc}".replace("\n", "\n      "))
     check_parallel_tenants(args.citus_url, args.plain_url)
+    check_call_shapes(args.citus_url, args.plain_url)
     check_repair(args.cli, args.citus_url)
     print(f"\n{len(failures)} check(s) failed" if failures else "\nevery check passed")
     return 1 if failures else 0

@@ -13,6 +13,11 @@
 #            server, and citus.log_remote_commands showing a tenant's calls on
 #            one worker (scripts/citus/e2e.py)
 #   dbt      `discovery-wiring dbt build` on that database (needs e2e)
+#   bench    the benchmark flow (CITUS_BENCH_RECORDS records, default 100000)
+#            imported with `discovery-wiring run` on the e2e database and on
+#            one server, the outcomes compared row by row
+#            (benchmarks/citus_commit.py --parts cli; CITUS_BENCH_PARTS=cli,commit
+#            also times the call and its COMMIT on both)
 #   pytest   the error-contract tests (tests/test_invariants.py, the WR-code
 #            tests of tests/test_api.py) and tests/test_concurrency.py, with
 #            DISCOVERY_DATABASE_URL on the coordinator (the fixtures make every
@@ -21,7 +26,7 @@
 # Environment: DISCOVERY_CITUS_DIR / DISCOVERY_CITUS_PORT (see cluster.sh);
 # PLAIN_URL, the one-server PostgreSQL to compare with (default
 # postgresql://$PGUSER@127.0.0.1:5432/postgres); CITUS_PYTEST_ARGS, extra pytest
-# arguments; PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
+# arguments (default: -n 2 -rf --durations=10); PYTHON and DISCOVERY_WIRING, the interpreter and CLI (default: PATH).
 # Exits non-zero when a step fails; every step runs even after a failure, and
 # the summary names the failed ones.
 set -uo pipefail
@@ -33,7 +38,7 @@ PYTHON=${PYTHON:-$(command -v python3)}
 DW=${DISCOVERY_WIRING:-$(command -v discovery-wiring || echo "$(dirname "$PYTHON")/discovery-wiring")}
 PGUSER=${PGUSER:-$(id -un)}
 PLAIN_URL=${PLAIN_URL:-postgresql://$PGUSER@127.0.0.1:5432/postgres}
-STEPS=${CITUS_STEPS:-build cluster e2e dbt pytest}
+STEPS=${CITUS_STEPS:-build cluster e2e dbt bench pytest}
 coord_port=${DISCOVERY_CITUS_PORT:-9700}
 coord_server="postgresql://$(id -un)@127.0.0.1:$coord_port"
 
@@ -105,13 +110,42 @@ if wants dbt; then
     if wants e2e; then run_step dbt dbt_cluster; else echo "dbt needs the e2e step"; failed+=(dbt); fi
 fi
 
+bench_cluster() {
+    "$PYTHON" benchmarks/citus_commit.py --citus-url "$coord_server/$e2e_db" \
+        --plain-url "${PLAIN_URL%/*}/${e2e_db}_plain" --records "${CITUS_BENCH_RECORDS:-100000}" \
+        --parts "${CITUS_BENCH_PARTS:-cli}" --cli "$DW"
+}
+if wants bench; then
+    step "the benchmark flow on the cluster and on one server, row by row"
+    if wants e2e; then run_step bench bench_cluster; else echo "bench needs the e2e step"; failed+=(bench); fi
+fi
+
+# Not run on the cluster, each for its reason (all run on one server in the
+# plain suite):
+#   a restore's session-level SET session_replication_role is not propagated
+#   to the workers (Citus propagates SET LOCAL only; README "Running on Citus");
+#   whether a big call ANALYZEs the table is one server's statistics policy
+#   (on Citus the statistics are the shards', and ANALYZE of a distributed
+#   table from a delegated call would fan out to every shard);
+#   rounds 3-9 of the eight concurrent callers repeat rounds 0-2 (about a
+#   minute each on this cluster): the step's time budget.
+CITUS_DESELECT=(
+    "tests/test_invariants.py::test_a_restore_in_replica_mode_may_hold_unlinked_legacy_rows"
+    "tests/test_concurrency.py::test_big_calls_of_two_tenants_do_not_queue_behind_one_analyze"
+)
+for round_ in 3 4 5 6 7 8 9; do
+    CITUS_DESELECT+=("tests/test_concurrency.py::test_eight_callers_on_one_flow_end_as_one_serial_caller[$round_]")
+done
+
 pytest_cluster() {
     # The WR-code tests of test_api.py: every test whose name says which code
     # it raises, the calls that raise and change nothing, the WR001 table.
+    local deselect=() d
+    for d in "${CITUS_DESELECT[@]}"; do deselect+=(--deselect "$d"); done
     DISCOVERY_DATABASE_URL="$coord_server/postgres" "$PYTHON" -m pytest -p no:cacheprovider -q \
         tests/test_invariants.py tests/test_concurrency.py \
         "tests/test_api.py" -k "not test_api.py or wr0 or raises or answers or malformed or requires" \
-        ${CITUS_PYTEST_ARGS:-}
+        "${deselect[@]}" ${CITUS_PYTEST_ARGS:--n 2 -rf --durations=10}
 }
 if wants pytest; then
     step "pytest on the cluster: invariants, WR codes, concurrency"

@@ -7,7 +7,9 @@
 --   patches    one row per asset: its column, custom attribute and external
 --              ID values;
 --   refreshed  the UPDATE of those assets (every field column through
---              jsonb_populate_record, discovery._asset_set_sql);
+--              jsonb_populate_record, discovery._asset_set_sql; OFFSET 0
+--              keeps that subquery from being pulled up into the UPDATE,
+--              where Citus refuses a STABLE function of a column);
 --   logged     one migration.asset_changes row per changed value.
 -- The arguments are SQL expressions for the tenant, the time, the run and the
 -- conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
@@ -41,7 +43,8 @@ AS $sql$
                       FROM patches AS p
                       JOIN migration.assets AS b
                         ON b.client_account_id = %1$s
-                       AND b.id = p.asset_id) AS x
+                       AND b.id = p.asset_id
+                    OFFSET 0) AS x
              WHERE a.client_account_id = %1$s
                AND a.id = x.asset_id
             RETURNING 1

@@ -29,7 +29,7 @@ BEGIN
             SELECT f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
-                                               WHERE run.client_account_id = f.client_account_id
+                                               WHERE run.client_account_id = $1
                                                  AND run.discovery_flow_id = f.id)
                                  THEN 2147483647 END) AS watermark
               FROM migration.discovery_flows AS f

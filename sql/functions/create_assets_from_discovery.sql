@@ -98,8 +98,27 @@ BEGIN
         RETURN;
     END IF;
 
-    -- plan, write and record, in one statement
+    -- plan, write and record, in one statement (the run first: on Citus the
+    -- planner runs each writing CTE as a statement of its own, in this order,
+    -- and the changes logged name the run)
     EXECUTE format($write$%s,
+        run AS (
+            INSERT INTO migration.asset_inventory_runs (
+                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
+                records_handled, created, matched, conflicts, invalid, already_linked, updated
+            )
+            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
+                   count(*) FILTER (WHERE p.handles),
+                   count(*) FILTER (WHERE p.outcome = 'created'),
+                   count(*) FILTER (WHERE p.outcome = 'matched'),
+                   count(*) FILTER (WHERE p.outcome = 'conflict'),
+                   count(*) FILTER (WHERE p.outcome = 'invalid'),
+                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
+                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
+              FROM plan AS p
+            HAVING count(*) FILTER (WHERE p.handles) > 0
+            RETURNING id
+        ),
 %2$s,
         new_assets AS (
             INSERT INTO migration.assets %3$s
@@ -135,23 +154,6 @@ BEGIN
             ON CONFLICT (raw_import_record_id, client_account_id) WHERE resolution_status = 'pending'
             DO NOTHING
             RETURNING 1
-        ),
-        run AS (
-            INSERT INTO migration.asset_inventory_runs (
-                client_account_id, engagement_id, id, discovery_flow_id, mode, on_match, started_at, finished_at,
-                records_handled, created, matched, conflicts, invalid, already_linked, updated
-            )
-            SELECT $1, $2, $11, $3, CASE WHEN $5 IS NULL THEN 'derived' ELSE 'supplied' END, $6, $12, $12,
-                   count(*) FILTER (WHERE p.handles),
-                   count(*) FILTER (WHERE p.outcome = 'created'),
-                   count(*) FILTER (WHERE p.outcome = 'matched'),
-                   count(*) FILTER (WHERE p.outcome = 'conflict'),
-                   count(*) FILTER (WHERE p.outcome = 'invalid'),
-                   count(*) FILTER (WHERE p.outcome = 'already_linked'),
-                   (SELECT count(DISTINCT c.asset_id) FROM changes AS c)
-              FROM plan AS p
-            HAVING count(*) FILTER (WHERE p.handles) > 0
-            RETURNING id
         )
         SELECT (SELECT r.id FROM run AS r) AS run_id,
                (count(*) FILTER (WHERE p.outcome = 'created'))::integer AS created,

@@ -43,7 +43,7 @@ BEGIN
                                   'pending', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'pending'), 0),
                                   'with_warnings', coalesce(sum(c.records) FILTER (WHERE c.with_warnings), 0))
                          FROM migration.record_counts AS c
-                        WHERE c.client_account_id = i.client_account_id
+                        WHERE c.client_account_id = p_client_account_id
                           AND c.engagement_id = i.engagement_id
                           AND c.data_import_id = i.id),
                    'discovery_flow_id', f.id, 'flow_id', f.flow_id, 'master_flow_id', i.master_flow_id,
@@ -53,7 +53,7 @@ BEGIN
           LEFT JOIN LATERAL (
               SELECT f.id, f.flow_id, f.status
                 FROM migration.discovery_flows AS f
-               WHERE f.client_account_id = i.client_account_id
+               WHERE f.client_account_id = p_client_account_id
                  AND f.engagement_id = i.engagement_id
                  AND f.data_import_id = i.id
                ORDER BY f.created_at
