@@ -42,7 +42,12 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
-REPO = Path(__file__).resolve().parent.parent
+try:
+    from discovery_wiring.migrate import ensure_migrated
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python_client"))
+    from discovery_wiring.migrate import ensure_migrated
+
 CHUNK = 50_000  # add_raw_records payload limit (DESIGN.md)
 VARIANTS = ("floor", "bare", "api", "row_by_row")
 SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "effective_cache_size",
@@ -94,14 +99,14 @@ def build_records(n: int, seed: int) -> list[dict]:
     apps = ["Billing", "CRM", "Payroll", "Data Warehouse", "Intranet", "Order Management", "Logistics",
             "Identity", "Reporting", "E-Commerce", "HR Portal", "Monitoring"]
     depts = ["Finance", "Sales", "HR", "IT Operations", "Supply Chain", "Marketing"]
-    people = [f"{f} {l}" for f in ("Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo")
-              for l in ("Smith", "Okafor", "Novak", "Tanaka", "Silva")]
+    people = [f"{first} {last}" for first in ("Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo")
+              for last in ("Smith", "Okafor", "Novak", "Tanaka", "Silva")]
     crit = ["Low", "Medium", "High", "Mission Critical"]
     types = ["Server", "Server", "Server", "Virtual Machine", "Virtual Machine", "Database Server"]
 
     rows: list[dict] = []
     identities: list[tuple[str | None, str | None, str | None]] = []  # (hostname, fqdn, ip) of new servers
-    for i in range(n):
+    for _ in range(n):
         env = rnd.choice(envs)
         os_name, versions = rnd.choice(oses)
         city, dc = rnd.choice(sites)
@@ -149,23 +154,6 @@ def build_records(n: int, seed: int) -> list[dict]:
 
 # --------------------------------------------------------------------------- database set-up
 
-def ensure_migrated(url: str) -> str | None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        ok = conn.execute(
-            "SELECT to_regnamespace('migration') IS NOT NULL"
-            " AND to_regproc('discovery.create_assets_from_discovery') IS NOT NULL").fetchone()[0]
-    if ok:
-        return None
-    log("database not migrated: migrating")
-    try:
-        from discovery_wiring.migrate import migrate
-    except ImportError:
-        sys.path.insert(0, str(REPO / "python_client"))
-        from discovery_wiring.migrate import migrate
-    migrate(url)
-    return "migrated"
-
-
 def tenant_ids() -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.uuid4(), uuid.uuid4()  # a fresh tenant every time: no earlier asset can match
 
@@ -173,10 +161,10 @@ def tenant_ids() -> tuple[uuid.UUID, uuid.UUID]:
 def load_tenant(conn: psycopg.Connection, variant: str, records: list[dict], seed: int) -> dict:
     ca, eng = tenant_ids()
     n = len(records)
-    t = dict(client_account_id=ca, engagement_id=eng)
+    t = {"client_account_id": ca, "engagement_id": eng}
     conn.execute("SELECT discovery.register_tenant(p_client_account_id => %(ca)s, p_engagement_id => %(eng)s,"
                  " p_client_name => %(c)s, p_engagement_name => %(e)s)",
-                 dict(ca=ca, eng=eng, c=f"bench {variant}", e=f"create_assets n={n} seed={seed}"))
+                 {"ca": ca, "eng": eng, "c": f"bench {variant}", "e": f"create_assets n={n} seed={seed}"})
     imp = conn.execute(
         "SELECT discovery.create_data_import(p_client_account_id => %s, p_engagement_id => %s,"
         " p_import_name => %s, p_import_type => 'cmdb', p_filename => 'cmdb_export.csv',"
@@ -266,12 +254,12 @@ UPDATE {raw} AS t
   ) AS s
  WHERE t.client_account_id = %(ca)s
    AND t.id = s.id
-""".format(assets="{assets}", raw="{raw}", identity=IDENTITY)
+""".format(raw="{raw}", identity=IDENTITY)
 
 
 def run_set_based(conn: psycopg.Connection, t: dict, assets: str, raw: str) -> dict:
-    args = dict(ca=t["client_account_id"], imp=t["data_import_id"], flow=t["discovery_flow_id"],
-                master=t["master_flow_id"])
+    args = {"ca": t["client_account_id"], "imp": t["data_import_id"], "flow": t["discovery_flow_id"],
+            "master": t["master_flow_id"]}
     t0 = time.perf_counter()
     ins = conn.execute(BARE_INSERT.format(assets=assets, raw=raw), args).rowcount
     t1 = time.perf_counter()
@@ -279,8 +267,8 @@ def run_set_based(conn: psycopg.Connection, t: dict, assets: str, raw: str) -> d
     t2 = time.perf_counter()
     conn.commit()
     t3 = time.perf_counter()
-    return dict(seconds=t3 - t0, insert_s=t1 - t0, update_s=t2 - t1, commit_s=t3 - t2,
-                assets_inserted=ins, records_updated=upd)
+    return {"seconds": t3 - t0, "insert_s": t1 - t0, "update_s": t2 - t1, "commit_s": t3 - t2,
+            "assets_inserted": ins, "records_updated": upd}
 
 
 def make_floor_tables(admin: psycopg.Connection, t: dict) -> tuple[str, str]:
@@ -314,8 +302,8 @@ def run_api(conn: psycopg.Connection, t: dict, session_settings: list[tuple[str,
     conn.commit()
     t2 = time.perf_counter()
     _, created, matched, conflicts, invalid, already_linked = row[:6]
-    return dict(seconds=t2 - t0, call_s=t1 - t0, commit_s=t2 - t1, created=created, matched=matched,
-                conflicts=conflicts, invalid=invalid, already_linked=already_linked)
+    return {"seconds": t2 - t0, "call_s": t1 - t0, "commit_s": t2 - t1, "created": created,
+            "matched": matched, "conflicts": conflicts, "invalid": invalid, "already_linked": already_linked}
 
 
 # --------------------------------------------------------------------------- row by row
@@ -388,8 +376,8 @@ def run_row_by_row(conn: psycopg.Connection, t: dict, limit: int) -> dict:
     t1 = time.perf_counter()
     conn.commit()
     t2 = time.perf_counter()
-    return dict(seconds=t2 - t0, loop_s=t1 - t0, commit_s=t2 - t1, measured_records=len(rows),
-                assets_inserted=created)
+    return {"seconds": t2 - t0, "loop_s": t1 - t0, "commit_s": t2 - t1, "measured_records": len(rows),
+            "assets_inserted": created}
 
 
 # --------------------------------------------------------------------------- main
@@ -438,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     records = build_records(n, args.seed)
 
     result: dict = {"records": n, "seed": args.seed,
-                    "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                    "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     timings: dict[str, dict] = {}
     with psycopg.connect(url, autocommit=True) as admin, psycopg.connect(url) as conn:
         result["server"] = server_info(admin)
