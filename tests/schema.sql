@@ -182,8 +182,8 @@ CREATE OR REPLACE FUNCTION discovery._apply_changes_sql(p_client_account_id text
  IMMUTABLE PARALLEL SAFE
 AS $function$
     SELECT format($cte$
-        patches AS (
-            SELECT c.asset_id,
+        patches AS MATERIALIZED (
+            SELECT c.asset_id, %1$s::uuid AS client_account_id,
                    coalesce(jsonb_object_agg(c.field, c.new_value) FILTER (WHERE strpos(c.field, '.') = 0), '{}')
                        AS columns,
                    coalesce(jsonb_object_agg(substr(c.field, 19), c.new_value)
@@ -199,12 +199,13 @@ AS $function$
                    custom_attributes = jsonb_strip_nulls(a.custom_attributes || x.custom),
                    external_ids = jsonb_strip_nulls(a.external_ids || x.external),
                    updated_at = %3$s
-              FROM (SELECT p.asset_id, p.custom, p.external, jsonb_populate_record(b, p.columns) AS n
+              FROM (SELECT p.client_account_id, p.asset_id, p.custom, p.external,
+                           jsonb_populate_record(b, p.columns) AS n
                       FROM patches AS p
                       JOIN migration.assets AS b
-                        ON b.client_account_id = %1$s
+                        ON b.client_account_id = p.client_account_id
                        AND b.id = p.asset_id) AS x
-             WHERE a.client_account_id = %1$s
+             WHERE a.client_account_id = x.client_account_id
                AND a.id = x.asset_id
             RETURNING 1
         ),
@@ -320,17 +321,23 @@ BEGIN
             'WR005', 'a raw record appears twice in p_assets', format('raw_import_record_id=%s', v_bad.id),
             'Send one asset per raw record.');
     END IF;
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status INTO v_bad
-      FROM jsonb_array_elements(p_assets) AS e (value)
+    -- By primary key alone, from the element's own tenant column, the
+    -- engagement and import compared after the join (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_assets) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = p_data_import_id
-     WHERE r.id IS NULL OR r.processing_status IN ('conflict', 'discarded')
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> p_data_import_id
+        OR r.processing_status IN ('conflict', 'discarded')
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.processing_status IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
@@ -998,7 +1005,7 @@ CREATE OR REPLACE FUNCTION discovery._plan_and_changes_sql()
 AS $function$
     SELECT $text$
         WITH plan AS MATERIALIZED (
-            SELECT p.*
+            SELECT p.*, $1::uuid AS dw_client_account_id
               FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
         ),
         changes AS MATERIALIZED (
@@ -1009,7 +1016,7 @@ AS $function$
                 SELECT p.asset_id, p.raw_import_record_id, p.row_number, f.field, f.old_value, f.new_value
                   FROM plan AS p
                   JOIN migration.assets AS a
-                    ON a.client_account_id = $1
+                    ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
                  CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles
@@ -1055,9 +1062,10 @@ BEGIN
          CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key);
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
-                   'FROM jsonb_array_elements($4) AS e (value) '
+                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
+                   'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
-                   'ON r.client_account_id = $1 AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
@@ -1071,7 +1079,7 @@ BEGIN
               FROM (%s) AS c
         ),
         keyed AS MATERIALIZED (
-            SELECT x.*,
+            SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
                    CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
                         ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
                    nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
@@ -1110,21 +1118,21 @@ BEGIN
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -1132,7 +1140,7 @@ BEGIN
                           FROM jsonb_each(k.k_ext) AS e
                           JOIN migration.assets AS a
                             ON a.external_ids @> jsonb_build_object(e.key, e.value)
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
                       ) AS a
                      CROSS JOIN LATERAL (
@@ -1971,7 +1979,7 @@ BEGIN
     RETURN QUERY EXECUTE format($gaps$
         WITH flows AS MATERIALIZED (
             -- the row a flow's runs covered (all rows for a legacy flow that ran before runs recorded it)
-            SELECT f.id, f.data_import_id,
+            SELECT f.client_account_id, f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
                                                WHERE run.client_account_id = f.client_account_id
@@ -2083,10 +2091,13 @@ BEGIN
             'FROM migration.raw_import_records AS r '
             'WHERE r.client_account_id = $1 AND r.engagement_id = $2 AND NOT r.is_processed'
         ELSE
-            'SELECT r.id, TRUE AS left_behind FROM flows AS f '
-            'JOIN migration.raw_import_records AS r ON r.data_import_id = f.data_import_id '
-            'AND r.client_account_id = $1 AND NOT r.is_processed AND r.row_number <= f.watermark '
-            'WHERE f.watermark IS NOT NULL'
+            'SELECT r.id, TRUE AS left_behind FROM migration.raw_import_records AS r '
+            'WHERE r.data_import_id = ANY (ARRAY(SELECT f.data_import_id FROM flows AS f '
+            'WHERE f.watermark IS NOT NULL AND EXISTS (SELECT FROM migration.record_counts AS c '
+            'WHERE c.client_account_id = $1 AND c.engagement_id = $2 AND c.data_import_id = f.data_import_id '
+            'AND c.outcome = ''pending'' AND c.records > 0))) AND NOT r.is_processed '
+            'AND r.row_number <= (SELECT max(f.watermark) FROM flows AS f '
+            'WHERE f.data_import_id = r.data_import_id AND f.client_account_id = r.client_account_id)'
         END)
     USING p_client_account_id, p_engagement_id;
 END
@@ -2174,6 +2185,13 @@ BEGIN
        AND NOT r.is_processed
        AND jsonb_typeof(r.raw_data) = 'object';
 
+    -- The records are found again by their primary key from the batch's own
+    -- column dw_tenant, not from the constant $1: given the constant, a
+    -- planner whose statistics do not know the tenant yet (a new tenant or
+    -- import, no ANALYZE since) may scan the tenant's rows once per record
+    -- (quadratic: 109 s for 20,000 records beside a 100,000-record import).
+    -- From the batch's column it can only probe the primary key per record,
+    -- or hash the table, both linear.
     EXECUTE format($cleanse$
         WITH c AS MATERIALIZED (%s),
         result AS (
@@ -2182,7 +2200,7 @@ BEGIN
                    validation_errors = c.problems,
                    is_valid = NOT c.problems @> '[{"severity": "error"}]'
               FROM c
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = c.dw_tenant
                AND r.id = c.id
             RETURNING r.is_valid
         )
@@ -2192,7 +2210,8 @@ BEGIN
     $cleanse$, discovery._cleansing_sql(
         discovery._mapping_rules(p_client_account_id, v_flow.data_import_id), coalesce(v_keys, '{}'),
         v_import.field_defaults,
-        'SELECT r.id, CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
+        'SELECT r.client_account_id AS dw_tenant, r.id, '
+        'CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
         'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND r.client_account_id = $1 '
         'AND NOT r.is_processed'))
     INTO v_valid, v_invalid
@@ -2302,7 +2321,7 @@ BEGIN
                    processing_notes = p.notes,
                    master_flow_id = $8
               FROM plan AS p
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
                AND p.handles
             RETURNING 1
@@ -2827,17 +2846,26 @@ BEGIN
             'Send one cleansing result per raw record.');
     END IF;
 
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed INTO v_bad
-      FROM jsonb_array_elements(p_cleansed) AS e (value)
+    -- Each record is looked up by its primary key alone, from the element's
+    -- own tenant column (OFFSET 0 keeps it opaque), and its engagement and
+    -- import are compared after the join: given constants, a planner whose
+    -- statistics do not know the tenant or import yet may scan them once per
+    -- element (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_cleansed) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = v_flow.data_import_id
-     WHERE r.id IS NULL OR r.is_processed
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> v_flow.data_import_id
+        OR r.is_processed
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.is_processed IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
@@ -2861,10 +2889,10 @@ BEGIN
                validation_errors = c.caller_errors || c.problems,
                is_valid = jsonb_array_length(c.caller_errors) = 0 AND NOT c.problems @> '[{"severity": "error"}]'
           FROM c
-         WHERE r.client_account_id = $1
+         WHERE r.client_account_id = c.dw_tenant
            AND r.id = c.id
     $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
-        'SELECT (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
+        'SELECT $1::uuid AS dw_tenant, (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
         'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
         'ELSE ''[]''::jsonb END AS caller_errors FROM jsonb_array_elements($2) AS e (value)'))
     USING p_client_account_id, p_cleansed;
@@ -4013,7 +4041,9 @@ external_ids.<namespace>), it builds
   logged     one migration.asset_changes row per changed value.
 The arguments are SQL expressions for the tenant, the time, the run and the
 conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
-external ID whose new value is JSON null is removed.
+external ID whose new value is JSON null is removed. The assets are found
+by primary key from patches' own tenant column (materialised), never from
+the tenant constant (see discovery._plan_and_changes_sql).
 comment on discovery._approved_mappings(uuid,uuid): The import's approved mappings as the asset records them
 (field_mappings_used): {source_field: target_field}.
 comment on discovery._assert_flag(boolean,text): WR006 unless a boolean argument is true or false: a null p_dry_run must
@@ -4163,7 +4193,11 @@ dry run and its real run: the plan (discovery._plan_assets) and the
 changes matched records make to existing assets (per asset and field, the
 value of the last record by row_number), as the CTEs "plan" and "changes".
 Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
-$6 p_on_match.
+$6 p_on_match. The plan carries the tenant as a column
+(dw_client_account_id): the statements that find a planned record or asset
+again join on it and the primary key, never on the constant $1, so that a
+planner whose statistics do not know the tenant yet cannot scan the
+tenant once per planned row.
 comment on discovery._plan_assets(uuid,uuid,uuid,jsonb,boolean): The plan of one create_assets_from_discovery call: one row per record in
 scope with its cleansed fields, its outcome and the asset it is linked to.
 It writes nothing, so that a dry run and a real run share it.
@@ -4194,8 +4228,12 @@ a group by row_number creates the asset, the others match it.
 Shape: one pass over the records (the cleansing pipeline), then per
 candidate record an indexed lookup of each key, then window functions for
 the grouping; nothing is joined to a CTE, so no estimate can make it
-quadratic. p_tenant_has_assets false (no live asset yet, as on a first
-import) skips the lookups.
+quadratic. The lookups take the tenant from the batch's columns
+(dw_client_account_id, dw_engagement_id), not from the constants: given the
+constants, a planner whose statistics do not know the tenant yet may walk
+the tenant's listing index once per record instead of the key's index.
+p_tenant_has_assets false (no live asset yet, as on a first import) skips
+the lookups.
 comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLSTATE, a message, a DETAIL naming the
 offending value and a HINT (DESIGN.md, "Errors"). Volatile: an immutable
 call with constant arguments would be evaluated when it is planned, not
@@ -4255,6 +4293,14 @@ disagree at COMMIT, so only the assets of migration.assets_wiring_suspects_idx
 raw_import_records_wiring_suspects_idx can be gaps, besides the records a
 run left behind; raw_records_pending then comes from the counters and is not
 listed. p_full true checks every row.
+
+The records a run left behind are read from the partial index of
+unprocessed records, for the tenant's imports that the counters say still
+have some (none, usually: no index is read), as an array, and compared
+with their flow's watermark and tenant after: with the tenant or an import
+as a constant, a planner whose statistics do not know them yet preferred
+the index of every row of the import (60,000 rows read per import of a
+100,000-asset tenant).
 
 Every cross-table check is a correlated scalar subquery on a primary or
 unique key, which PostgreSQL runs as one index probe per row and never

@@ -11,7 +11,9 @@
 --   logged     one migration.asset_changes row per changed value.
 -- The arguments are SQL expressions for the tenant, the time, the run and the
 -- conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
--- external ID whose new value is JSON null is removed.
+-- external ID whose new value is JSON null is removed. The assets are found
+-- by primary key from patches' own tenant column (materialised), never from
+-- the tenant constant (see discovery._plan_and_changes_sql).
 CREATE FUNCTION discovery._apply_changes_sql(
     p_client_account_id text, p_engagement_id text, p_now text, p_run_id text, p_conflict_id text
 ) RETURNS text
@@ -20,8 +22,8 @@ IMMUTABLE
 PARALLEL SAFE
 AS $sql$
     SELECT format($cte$
-        patches AS (
-            SELECT c.asset_id,
+        patches AS MATERIALIZED (
+            SELECT c.asset_id, %1$s::uuid AS client_account_id,
                    coalesce(jsonb_object_agg(c.field, c.new_value) FILTER (WHERE strpos(c.field, '.') = 0), '{}')
                        AS columns,
                    coalesce(jsonb_object_agg(substr(c.field, 19), c.new_value)
@@ -37,12 +39,13 @@ AS $sql$
                    custom_attributes = jsonb_strip_nulls(a.custom_attributes || x.custom),
                    external_ids = jsonb_strip_nulls(a.external_ids || x.external),
                    updated_at = %3$s
-              FROM (SELECT p.asset_id, p.custom, p.external, jsonb_populate_record(b, p.columns) AS n
+              FROM (SELECT p.client_account_id, p.asset_id, p.custom, p.external,
+                           jsonb_populate_record(b, p.columns) AS n
                       FROM patches AS p
                       JOIN migration.assets AS b
-                        ON b.client_account_id = %1$s
+                        ON b.client_account_id = p.client_account_id
                        AND b.id = p.asset_id) AS x
-             WHERE a.client_account_id = %1$s
+             WHERE a.client_account_id = x.client_account_id
                AND a.id = x.asset_id
             RETURNING 1
         ),

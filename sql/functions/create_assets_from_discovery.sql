@@ -118,7 +118,7 @@ BEGIN
                    processing_notes = p.notes,
                    master_flow_id = $8
               FROM plan AS p
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
                AND p.handles
             RETURNING 1
