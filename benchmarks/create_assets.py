@@ -37,6 +37,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -88,6 +89,11 @@ def build_records(n: int, seed: int) -> list[dict]:
     """N raw rows as a CMDB export would give them: ~10% repeat an earlier
     server (same name, often in another case, same IP), ~3% carry no identity
     at all (no name, no FQDN, no IP), ~2% of servers are known by IP only."""
+    return list(iter_build_records(n, seed))
+
+
+def iter_build_records(n: int, seed: int) -> Iterator[dict]:
+    """The rows of :func:`build_records`, one at a time."""
     rnd = random.Random(seed)
     envs = ["Production", "Staging", "QA", "Development", "DR"]
     oses = [("Red Hat Enterprise Linux", ["7.9", "8.8", "9.2"]), ("Ubuntu", ["18.04", "20.04", "22.04"]),
@@ -104,7 +110,6 @@ def build_records(n: int, seed: int) -> list[dict]:
     crit = ["Low", "Medium", "High", "Mission Critical"]
     types = ["Server", "Server", "Server", "Virtual Machine", "Virtual Machine", "Database Server"]
 
-    rows: list[dict] = []
     identities: list[tuple[str | None, str | None, str | None]] = []  # (hostname, fqdn, ip) of new servers
     for _ in range(n):
         env = rnd.choice(envs)
@@ -148,8 +153,7 @@ def build_records(n: int, seed: int) -> list[dict]:
                 fqdn = f"{host}.{env[:4].lower()}.corp.example.com" if rnd.random() < 0.6 else None
             identities.append((host, fqdn, ip))
             row.update({"Server Name": host or "", "FQDN": fqdn or "", "IP Address": ip})
-        rows.append(row)
-    return rows
+        yield row
 
 
 # --------------------------------------------------------------------------- database set-up
