@@ -75,16 +75,16 @@ BEGIN
           FROM migration.raw_import_records AS r
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
-           AND r.client_account_id = p_client_account_id
            AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND r.client_account_id = $1 AND r.engagement_id = $2 '
-                   'AND NOT r.is_processed';
+                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
