@@ -1046,16 +1046,16 @@ BEGIN
           FROM migration.raw_import_records AS r
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
-           AND r.client_account_id = p_client_account_id
            AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND r.client_account_id = $1 AND r.engagement_id = $2 '
-                   'AND NOT r.is_processed';
+                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
@@ -1626,10 +1626,14 @@ BEGIN
      WHERE i.client_account_id = p_client_account_id
        AND i.id = v_flow.data_import_id;
     v_unhandled := EXISTS (
+        -- the partial index of unprocessed records answers this; the tenant is
+        -- compared in a form no index takes, or a planner whose statistics do
+        -- not know the import walks all its processed records (each chunk
+        -- added to a completed import calls this)
         SELECT FROM migration.raw_import_records AS r
          WHERE r.data_import_id = v_flow.data_import_id
-           AND r.client_account_id = p_client_account_id
-           AND NOT r.is_processed);
+           AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id);
     v_conflicts := EXISTS (
         SELECT FROM migration.asset_conflict_resolutions AS c
          WHERE c.discovery_flow_id = v_flow.id
@@ -2181,17 +2185,20 @@ BEGIN
       FROM migration.raw_import_records AS r
      CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
      WHERE r.data_import_id = v_flow.data_import_id
-       AND r.client_account_id = p_client_account_id
        AND NOT r.is_processed
+       AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
        AND jsonb_typeof(r.raw_data) = 'object';
 
-    -- The records are found again by their primary key from the batch's own
-    -- column dw_tenant, not from the constant $1: given the constant, a
-    -- planner whose statistics do not know the tenant yet (a new tenant or
-    -- import, no ANALYZE since) may scan the tenant's rows once per record
-    -- (quadratic: 109 s for 20,000 records beside a 100,000-record import).
-    -- From the batch's column it can only probe the primary key per record,
-    -- or hash the table, both linear.
+    -- The import's unprocessed records are read from the partial index of
+    -- unprocessed records (the tenant compared in a form no index takes: with
+    -- the tenant as an index condition the import's processed records were
+    -- walked too, on every call). They are found again by their primary key
+    -- from the batch's own column dw_tenant, not from the constant $1: given
+    -- the constant, a planner whose statistics do not know the tenant yet (a
+    -- new tenant or import, no ANALYZE since) may scan the tenant's rows once
+    -- per record (quadratic: 109 s for 20,000 records beside a 100,000-record
+    -- import). From the batch's column it can only probe the primary key per
+    -- record, or hash the table, both linear.
     EXECUTE format($cleanse$
         WITH c AS MATERIALIZED (%s),
         result AS (
@@ -2212,8 +2219,8 @@ BEGIN
         v_import.field_defaults,
         'SELECT r.client_account_id AS dw_tenant, r.id, '
         'CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
-        'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND r.client_account_id = $1 '
-        'AND NOT r.is_processed'))
+        'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND NOT r.is_processed '
+        'AND r.client_account_id IS NOT DISTINCT FROM $1'))
     INTO v_valid, v_invalid
     USING p_client_account_id, v_flow.data_import_id;
 
@@ -2276,10 +2283,10 @@ BEGIN
         PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     END IF;
     IF p_assets IS NULL AND NOT EXISTS (
-        SELECT FROM migration.raw_import_records AS r
+        SELECT FROM migration.raw_import_records AS r  -- by the unprocessed index (see _sync_flow_state)
          WHERE r.data_import_id = v_flow.data_import_id
-           AND r.client_account_id = p_client_account_id
-           AND NOT r.is_processed) THEN
+           AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id) THEN
         RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
         RETURN;
     END IF;
