@@ -146,8 +146,22 @@ def child_whole_path(url: str, path: str, ca: str, eng: str, name: str) -> dict:
                      "already_linked": r.already_linked, "updated": r.updated},
         "health_status": health["health_status"], "raw_inserts": writes[0], "raw_updates": writes[1],
         "data_import_id": str(run.data_import_id), "discovery_flow_id": str(run.flow.discovery_flow_id),
-        "client_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "client_peak_rss_mb": peak_rss_mb(),
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Linux keeps ru_maxrss across execve, so in a
+    child it would report the parent's peak (the generator of the rows) when
+    that was higher; VmHWM belongs to the process's own memory map."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def whole_path(url: str, path: Path, tenant: tuple[uuid.UUID, uuid.UUID], name: str) -> dict:
