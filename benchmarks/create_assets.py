@@ -37,12 +37,18 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-REPO = Path(__file__).resolve().parent.parent
+try:
+    from discovery_wiring.migrate import ensure_migrated
+except ImportError:  # run from a checkout without the package installed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python_client"))
+    from discovery_wiring.migrate import ensure_migrated
+
 CHUNK = 50_000  # add_raw_records payload limit (DESIGN.md)
 VARIANTS = ("floor", "bare", "api", "row_by_row")
 SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "effective_cache_size",
@@ -83,6 +89,11 @@ def build_records(n: int, seed: int) -> list[dict]:
     """N raw rows as a CMDB export would give them: ~10% repeat an earlier
     server (same name, often in another case, same IP), ~3% carry no identity
     at all (no name, no FQDN, no IP), ~2% of servers are known by IP only."""
+    return list(iter_build_records(n, seed))
+
+
+def iter_build_records(n: int, seed: int) -> Iterator[dict]:
+    """The rows of :func:`build_records`, one at a time."""
     rnd = random.Random(seed)
     envs = ["Production", "Staging", "QA", "Development", "DR"]
     oses = [("Red Hat Enterprise Linux", ["7.9", "8.8", "9.2"]), ("Ubuntu", ["18.04", "20.04", "22.04"]),
@@ -99,9 +110,8 @@ def build_records(n: int, seed: int) -> list[dict]:
     crit = ["Low", "Medium", "High", "Mission Critical"]
     types = ["Server", "Server", "Server", "Virtual Machine", "Virtual Machine", "Database Server"]
 
-    rows: list[dict] = []
     identities: list[tuple[str | None, str | None, str | None]] = []  # (hostname, fqdn, ip) of new servers
-    for _i in range(n):
+    for _ in range(n):
         env = rnd.choice(envs)
         os_name, versions = rnd.choice(oses)
         city, dc = rnd.choice(sites)
@@ -143,28 +153,10 @@ def build_records(n: int, seed: int) -> list[dict]:
                 fqdn = f"{host}.{env[:4].lower()}.corp.example.com" if rnd.random() < 0.6 else None
             identities.append((host, fqdn, ip))
             row.update({"Server Name": host or "", "FQDN": fqdn or "", "IP Address": ip})
-        rows.append(row)
-    return rows
+        yield row
 
 
 # --------------------------------------------------------------------------- database set-up
-
-def ensure_migrated(url: str) -> str | None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        ok = conn.execute(
-            "SELECT to_regnamespace('migration') IS NOT NULL"
-            " AND to_regproc('discovery.create_assets_from_discovery') IS NOT NULL").fetchone()[0]
-    if ok:
-        return None
-    log("database not migrated: migrating")
-    try:
-        from discovery_wiring.migrate import migrate
-    except ImportError:
-        sys.path.insert(0, str(REPO / "python_client"))
-        from discovery_wiring.migrate import migrate
-    migrate(url)
-    return "migrated"
-
 
 def tenant_ids() -> tuple[uuid.UUID, uuid.UUID]:
     return uuid.uuid4(), uuid.uuid4()  # a fresh tenant every time: no earlier asset can match
@@ -314,8 +306,8 @@ def run_api(conn: psycopg.Connection, t: dict, session_settings: list[tuple[str,
     conn.commit()
     t2 = time.perf_counter()
     _, created, matched, conflicts, invalid, already_linked = row[:6]
-    return {"seconds": t2 - t0, "call_s": t1 - t0, "commit_s": t2 - t1, "created": created, "matched": matched,
-            "conflicts": conflicts, "invalid": invalid, "already_linked": already_linked}
+    return {"seconds": t2 - t0, "call_s": t1 - t0, "commit_s": t2 - t1, "created": created,
+            "matched": matched, "conflicts": conflicts, "invalid": invalid, "already_linked": already_linked}
 
 
 # --------------------------------------------------------------------------- row by row

@@ -184,7 +184,7 @@ CREATE OR REPLACE FUNCTION discovery._apply_changes_sql(p_client_account_id text
  IMMUTABLE PARALLEL SAFE
 AS $function$
     SELECT format($cte$
-        patches AS (
+        patches AS MATERIALIZED (
             SELECT c.asset_id,
                    coalesce(jsonb_object_agg(c.field, c.new_value) FILTER (WHERE strpos(c.field, '.') = 0), '{}')
                        AS columns,
@@ -323,17 +323,23 @@ BEGIN
             'WR005', 'a raw record appears twice in p_assets', format('raw_import_record_id=%s', v_bad.id),
             'Send one asset per raw record.');
     END IF;
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status INTO v_bad
-      FROM jsonb_array_elements(p_assets) AS e (value)
+    -- By primary key alone, from the element's own tenant column, the
+    -- engagement and import compared after the join (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_assets) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = p_data_import_id
-     WHERE r.id IS NULL OR r.processing_status IN ('conflict', 'discarded')
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> p_data_import_id
+        OR r.processing_status IN ('conflict', 'discarded')
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.processing_status IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
@@ -1038,7 +1044,7 @@ CREATE OR REPLACE FUNCTION discovery._plan_and_changes_sql()
 AS $function$
     SELECT $text$
         WITH plan AS MATERIALIZED (
-            SELECT p.*
+            SELECT p.*, $1::uuid AS dw_client_account_id
               FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
         ),
         changes AS MATERIALIZED (
@@ -1049,7 +1055,7 @@ AS $function$
                 SELECT p.asset_id, p.raw_import_record_id, p.row_number, f.field, f.old_value, f.new_value
                   FROM plan AS p
                   JOIN migration.assets AS a
-                    ON a.client_account_id = $1
+                    ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
                  CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles
@@ -1079,25 +1085,26 @@ BEGIN
           FROM migration.raw_import_records AS r
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
-           AND r.client_account_id = p_client_account_id
            AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND r.client_account_id = $1 AND r.engagement_id = $2 '
-                   'AND NOT r.is_processed';
+                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
          CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key);
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
-                   'FROM jsonb_array_elements($4) AS e (value) '
+                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
+                   'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
-                   'ON r.client_account_id = $1 AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
@@ -1111,7 +1118,7 @@ BEGIN
               FROM (%s) AS c
         ),
         keyed AS MATERIALIZED (
-            SELECT x.*,
+            SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
                    CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
                         ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
                    nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
@@ -1150,21 +1157,21 @@ BEGIN
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -1172,7 +1179,7 @@ BEGIN
                           FROM jsonb_each(k.k_ext) AS e
                           JOIN migration.assets AS a
                             ON a.external_ids @> jsonb_build_object(e.key, e.value)
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
                       ) AS a
                      CROSS JOIN LATERAL (
@@ -1658,10 +1665,14 @@ BEGIN
      WHERE i.client_account_id = p_client_account_id
        AND i.id = v_flow.data_import_id;
     v_unhandled := EXISTS (
+        -- the partial index of unprocessed records answers this; the tenant is
+        -- compared in a form no index takes, or a planner whose statistics do
+        -- not know the import walks all its processed records (each chunk
+        -- added to a completed import calls this)
         SELECT FROM migration.raw_import_records AS r
          WHERE r.data_import_id = v_flow.data_import_id
-           AND r.client_account_id = p_client_account_id
-           AND NOT r.is_processed);
+           AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id);
     v_conflicts := EXISTS (
         SELECT FROM migration.asset_conflict_resolutions AS c
          WHERE c.discovery_flow_id = v_flow.id
@@ -2011,7 +2022,7 @@ BEGIN
     RETURN QUERY EXECUTE format($gaps$
         WITH flows AS MATERIALIZED (
             -- the row a flow's runs covered (all rows for a legacy flow that ran before runs recorded it)
-            SELECT f.id, f.data_import_id,
+            SELECT f.client_account_id, f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
                                                WHERE run.client_account_id = $1
@@ -2123,10 +2134,13 @@ BEGIN
             'FROM migration.raw_import_records AS r '
             'WHERE r.client_account_id = $1 AND r.engagement_id = $2 AND NOT r.is_processed'
         ELSE
-            'SELECT r.id, TRUE AS left_behind FROM flows AS f '
-            'JOIN migration.raw_import_records AS r ON r.data_import_id = f.data_import_id '
-            'AND r.client_account_id = $1 AND NOT r.is_processed AND r.row_number <= f.watermark '
-            'WHERE f.watermark IS NOT NULL'
+            'SELECT r.id, TRUE AS left_behind FROM migration.raw_import_records AS r '
+            'WHERE r.data_import_id = ANY (ARRAY(SELECT f.data_import_id FROM flows AS f '
+            'WHERE f.watermark IS NOT NULL AND EXISTS (SELECT FROM migration.record_counts AS c '
+            'WHERE c.client_account_id = $1 AND c.engagement_id = $2 AND c.data_import_id = f.data_import_id '
+            'AND c.outcome = ''pending'' AND c.records > 0))) AND NOT r.is_processed '
+            'AND r.row_number <= (SELECT max(f.watermark) FROM flows AS f '
+            'WHERE f.data_import_id = r.data_import_id AND f.client_account_id = r.client_account_id)'
         END)
     USING p_client_account_id, p_engagement_id;
 END
@@ -2210,10 +2224,20 @@ BEGIN
       FROM migration.raw_import_records AS r
      CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
      WHERE r.data_import_id = v_flow.data_import_id
-       AND r.client_account_id = p_client_account_id
        AND NOT r.is_processed
+       AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
        AND jsonb_typeof(r.raw_data) = 'object';
 
+    -- The import's unprocessed records are read from the partial index of
+    -- unprocessed records (the tenant compared in a form no index takes: with
+    -- the tenant as an index condition the import's processed records were
+    -- walked too, on every call). They are found again by their primary key
+    -- from the batch's own column dw_tenant, not from the constant $1: given
+    -- the constant, a planner whose statistics do not know the tenant yet (a
+    -- new tenant or import, no ANALYZE since) may scan the tenant's rows once
+    -- per record (quadratic: 109 s for 20,000 records beside a 100,000-record
+    -- import). From the batch's column it can only probe the primary key per
+    -- record, or hash the table, both linear.
     EXECUTE format($cleanse$
         WITH c AS MATERIALIZED (%s),
         result AS (
@@ -2222,7 +2246,7 @@ BEGIN
                    validation_errors = c.problems,
                    is_valid = NOT c.problems @> '[{"severity": "error"}]'
               FROM c
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = c.dw_tenant
                AND r.id = c.id
             RETURNING r.is_valid
         )
@@ -2232,9 +2256,10 @@ BEGIN
     $cleanse$, discovery._cleansing_sql(
         discovery._mapping_rules(p_client_account_id, v_flow.data_import_id), coalesce(v_keys, '{}'),
         v_import.field_defaults,
-        'SELECT r.id, CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
-        'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND r.client_account_id = $1 '
-        'AND NOT r.is_processed'))
+        'SELECT r.client_account_id AS dw_tenant, r.id, '
+        'CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
+        'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND NOT r.is_processed '
+        'AND r.client_account_id IS NOT DISTINCT FROM $1'))
     INTO v_valid, v_invalid
     USING p_client_account_id, v_flow.data_import_id;
 
@@ -2297,10 +2322,10 @@ BEGIN
         PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     END IF;
     IF p_assets IS NULL AND NOT EXISTS (
-        SELECT FROM migration.raw_import_records AS r
+        SELECT FROM migration.raw_import_records AS r  -- by the unprocessed index (see _sync_flow_state)
          WHERE r.data_import_id = v_flow.data_import_id
-           AND r.client_account_id = p_client_account_id
-           AND NOT r.is_processed) THEN
+           AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id) THEN
         RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
         RETURN;
     END IF;
@@ -2361,7 +2386,7 @@ BEGIN
                    processing_notes = p.notes,
                    master_flow_id = $8
               FROM plan AS p
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
                AND p.handles
             RETURNING 1
@@ -2498,14 +2523,20 @@ BEGIN
             'discovery.list_assets lists the tenant''s assets.');
     END IF;
 
+    -- The asset's records and changes come from the indexes led by asset_id;
+    -- the tenant is compared in a form no index can take (IS NOT DISTINCT
+    -- FROM, the column is never null): given the tenant as an index
+    -- condition, a planner whose statistics do not know the tenant chose the
+    -- tenant's listing index and read the whole tenant per call (25 ms at
+    -- 100,000 records).
     SELECT coalesce(jsonb_agg(x.record ORDER BY x.processed_at, x.id), '[]'::jsonb) INTO v_records
       FROM (SELECT r.id, r.processed_at,
                    jsonb_build_object('id', r.id, 'data_import_id', r.data_import_id, 'row_number', r.row_number,
                                       'processing_status', r.processing_status, 'processed_at', r.processed_at,
                                       'processing_notes', r.processing_notes) AS record
               FROM migration.raw_import_records AS r
-             WHERE r.client_account_id = p_client_account_id
-               AND r.asset_id = p_asset_id
+             WHERE r.asset_id = p_asset_id
+               AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id
              ORDER BY r.processed_at, r.id
              LIMIT c_cap + 1) AS x;
 
@@ -2513,8 +2544,8 @@ BEGIN
       FROM (SELECT c.id, c.changed_at,
                    to_jsonb(c) - ARRAY['client_account_id', 'engagement_id', 'asset_id'] AS change
               FROM migration.asset_changes AS c
-             WHERE c.client_account_id = p_client_account_id
-               AND c.asset_id = p_asset_id
+             WHERE c.asset_id = p_asset_id
+               AND c.client_account_id IS NOT DISTINCT FROM p_client_account_id
              ORDER BY c.changed_at DESC, c.id DESC
              LIMIT c_cap + 1) AS x;
 
@@ -2570,22 +2601,51 @@ BEGIN
            AND (p_status IS NULL OR a.status = p_status);
     END IF;
 
-    SELECT coalesce(jsonb_agg(page.asset ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
-      INTO v_assets
-      FROM (
-        SELECT a.id, a.created_at,
-               to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at'] AS asset
-          FROM migration.assets AS a
-         WHERE a.client_account_id = p_client_account_id
-           AND a.engagement_id = p_engagement_id
-           AND a.deleted_at IS NULL
-           AND (v_discovery_flow_id IS NULL OR a.discovery_flow_id = v_discovery_flow_id)
-           AND (p_asset_type IS NULL OR a.asset_type = p_asset_type)
-           AND (p_status IS NULL OR a.status = p_status)
-         ORDER BY a.created_at DESC, a.id DESC
-         LIMIT v_page_size
-        OFFSET (p_page::bigint - 1) * v_page_size
-      ) AS page;
+    -- The page's rows are found in an index that is already in page order
+    -- (the tenant's listing index, or the flow's index with the engagement
+    -- compared after, so that the listing index cannot be taken for a flow's
+    -- page and walked past other flows' assets), as IDs alone; only the page's
+    -- rows are then read whole (by primary key) and turned into JSON.
+    IF v_discovery_flow_id IS NULL THEN
+        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
+                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
+          INTO v_assets
+          FROM (
+            SELECT x.client_account_id, x.id, x.created_at
+              FROM migration.assets AS x
+             WHERE x.client_account_id = p_client_account_id
+               AND x.engagement_id = p_engagement_id
+               AND x.deleted_at IS NULL
+               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+               AND (p_status IS NULL OR x.status = p_status)
+             ORDER BY x.created_at DESC, x.id DESC
+             LIMIT v_page_size
+            OFFSET (p_page::bigint - 1) * v_page_size
+          ) AS page
+          JOIN migration.assets AS a
+            ON a.client_account_id = page.client_account_id
+           AND a.id = page.id;
+    ELSE
+        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
+                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
+          INTO v_assets
+          FROM (
+            SELECT x.client_account_id, x.id, x.created_at
+              FROM migration.assets AS x
+             WHERE x.discovery_flow_id = v_discovery_flow_id
+               AND x.client_account_id = p_client_account_id
+               AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
+               AND x.deleted_at IS NULL
+               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+               AND (p_status IS NULL OR x.status = p_status)
+             ORDER BY x.created_at DESC, x.id DESC
+             LIMIT v_page_size
+            OFFSET (p_page::bigint - 1) * v_page_size
+          ) AS page
+          JOIN migration.assets AS a
+            ON a.client_account_id = page.client_account_id
+           AND a.id = page.id;
+    END IF;
 
     RETURN jsonb_build_object('assets', v_assets)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)
@@ -2740,6 +2800,7 @@ CREATE OR REPLACE FUNCTION discovery.list_raw_records(p_client_account_id uuid, 
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
  SET jit TO 'off'
+ SET enable_bitmapscan TO 'off'
 AS $function$
 DECLARE
     v_page_size integer := discovery._page_size(p_page, p_page_size);
@@ -2800,12 +2861,18 @@ BEGIN
                    'cleansed_data', r.cleansed_data) ORDER BY r.data_import_id, r.row_number), '[]'::jsonb)
           FROM (SELECT r.*
                   FROM migration.raw_import_records AS r
-                 WHERE r.client_account_id = $1
-                   AND r.engagement_id = $2
+                 WHERE %s
                    %s %s
                  ORDER BY r.data_import_id, r.row_number
                  LIMIT $5 OFFSET $6) AS r
     $q$,
+        -- An import's rare outcomes come from the outcome index (import, outcome,
+        -- row): the tenant is then compared in a form no index takes, or a planner
+        -- whose statistics do not know the tenant walks the import's listing
+        -- until it has found a page of them.
+        CASE WHEN v_import_id IS NOT NULL AND p_outcome IN ('conflict', 'invalid', 'discarded')
+             THEN 'r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2'
+             ELSE 'r.client_account_id = $1 AND r.engagement_id = $2' END,
         CASE WHEN v_import_id IS NOT NULL THEN 'AND r.data_import_id = $3' ELSE '' END,
         CASE
             WHEN p_outcome IS NULL THEN ''
@@ -2869,17 +2936,26 @@ BEGIN
             'Send one cleansing result per raw record.');
     END IF;
 
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed INTO v_bad
-      FROM jsonb_array_elements(p_cleansed) AS e (value)
+    -- Each record is looked up by its primary key alone, from the element's
+    -- own tenant column (OFFSET 0 keeps it opaque), and its engagement and
+    -- import are compared after the join: given constants, a planner whose
+    -- statistics do not know the tenant or import yet may scan them once per
+    -- element (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_cleansed) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = v_flow.data_import_id
-     WHERE r.id IS NULL OR r.is_processed
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> v_flow.data_import_id
+        OR r.is_processed
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.is_processed IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
@@ -2903,10 +2979,10 @@ BEGIN
                validation_errors = c.caller_errors || c.problems,
                is_valid = jsonb_array_length(c.caller_errors) = 0 AND NOT c.problems @> '[{"severity": "error"}]'
           FROM c
-         WHERE r.client_account_id = $1
+         WHERE r.client_account_id = c.dw_tenant
            AND r.id = c.id
     $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
-        'SELECT (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
+        'SELECT $1::uuid AS dw_tenant, (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
         'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
         'ELSE ''[]''::jsonb END AS caller_errors FROM jsonb_array_elements($2) AS e (value)'))
     USING p_client_account_id, p_cleansed;
@@ -4123,18 +4199,16 @@ BEGIN
         ON a.client_account_id = p_client_account_id
        AND a.id = u.id
      WHERE a.discovery_method = 'flow_based'
-       AND EXISTS (
-           SELECT FROM migration.discovery_flows AS f
+       AND coalesce((
+           SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
+             FROM migration.discovery_flows AS f
             WHERE f.client_account_id = p_client_account_id
-              AND f.id = a.discovery_flow_id
-              AND f.engagement_id = a.engagement_id
-              AND f.master_flow_id = a.master_flow_id)
-       AND EXISTS (
-           SELECT FROM migration.raw_import_records AS r
+              AND f.id = a.discovery_flow_id), FALSE)
+       AND coalesce((
+           SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
+             FROM migration.raw_import_records AS r
             WHERE r.client_account_id = p_client_account_id
-              AND r.id = a.raw_import_records_id
-              AND r.engagement_id = a.engagement_id
-              AND r.asset_id = a.id);
+              AND r.id = a.raw_import_records_id), FALSE);
     RETURN coalesce(v_wired, '{}');
 END
 $function$
@@ -4204,7 +4278,9 @@ external_ids.<namespace>), it builds
   logged     one migration.asset_changes row per changed value.
 The arguments are SQL expressions for the tenant, the time, the run and the
 conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
-external ID whose new value is JSON null is removed.
+external ID whose new value is JSON null is removed. The assets are found
+by primary key from the materialised patches; the tenant is the call's
+argument, which Citus needs to route the UPDATE to one shard.
 comment on discovery._approved_mappings(uuid,uuid): The import's approved mappings as the asset records them
 (field_mappings_used): {source_field: target_field}.
 comment on discovery._assert_flag(boolean,text): WR006 unless a boolean argument is true or false: a null p_dry_run must
@@ -4362,7 +4438,11 @@ dry run and its real run: the plan (discovery._plan_assets) and the
 changes matched records make to existing assets (per asset and field, the
 value of the last record by row_number), as the CTEs "plan" and "changes".
 Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
-$6 p_on_match.
+$6 p_on_match. The plan carries the tenant as a column
+(dw_client_account_id): the statements that find a planned record or asset
+again join on it and the primary key, never on the constant $1, so that a
+planner whose statistics do not know the tenant yet cannot scan the
+tenant once per planned row.
 comment on discovery._plan_assets(uuid,uuid,uuid,jsonb,boolean): The plan of one create_assets_from_discovery call: one row per record in
 scope with its cleansed fields, its outcome and the asset it is linked to.
 It writes nothing, so that a dry run and a real run share it.
@@ -4393,8 +4473,12 @@ a group by row_number creates the asset, the others match it.
 Shape: one pass over the records (the cleansing pipeline), then per
 candidate record an indexed lookup of each key, then window functions for
 the grouping; nothing is joined to a CTE, so no estimate can make it
-quadratic. p_tenant_has_assets false (no live asset yet, as on a first
-import) skips the lookups.
+quadratic. The lookups take the tenant from the batch's columns
+(dw_client_account_id, dw_engagement_id), not from the constants: given the
+constants, a planner whose statistics do not know the tenant yet may walk
+the tenant's listing index once per record instead of the key's index.
+p_tenant_has_assets false (no live asset yet, as on a first import) skips
+the lookups.
 comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLSTATE, a message, a DETAIL naming the
 offending value and a HINT (DESIGN.md, "Errors"). Volatile: an immutable
 call with constant arguments would be evaluated when it is planned, not
@@ -4454,6 +4538,14 @@ disagree at COMMIT, so only the assets of migration.assets_wiring_suspects_idx
 raw_import_records_wiring_suspects_idx can be gaps, besides the records a
 run left behind; raw_records_pending then comes from the counters and is not
 listed. p_full true checks every row.
+
+The records a run left behind are read from the partial index of
+unprocessed records, for the tenant's imports that the counters say still
+have some (none, usually: no index is read), as an array, and compared
+with their flow's watermark and tenant after: with the tenant or an import
+as a constant, a planner whose statistics do not know them yet preferred
+the index of every row of the import (60,000 rows read per import of a
+100,000-asset tenant).
 
 Every cross-table check is a correlated scalar subquery on a primary or
 unique key, which PostgreSQL runs as one index probe per row and never

@@ -13,7 +13,9 @@
 --   logged     one migration.asset_changes row per changed value.
 -- The arguments are SQL expressions for the tenant, the time, the run and the
 -- conflict (for instance '$1' or 'NULL::uuid'). A custom attribute or
--- external ID whose new value is JSON null is removed.
+-- external ID whose new value is JSON null is removed. The assets are found
+-- by primary key from the materialised patches; the tenant is the call's
+-- argument, which Citus needs to route the UPDATE to one shard.
 CREATE FUNCTION discovery._apply_changes_sql(
     p_client_account_id text, p_engagement_id text, p_now text, p_run_id text, p_conflict_id text
 ) RETURNS text
@@ -22,7 +24,7 @@ IMMUTABLE
 PARALLEL SAFE
 AS $sql$
     SELECT format($cte$
-        patches AS (
+        patches AS MATERIALIZED (
             SELECT c.asset_id,
                    coalesce(jsonb_object_agg(c.field, c.new_value) FILTER (WHERE strpos(c.field, '.') = 0), '{}')
                        AS columns,

@@ -34,17 +34,23 @@ BEGIN
             'WR005', 'a raw record appears twice in p_assets', format('raw_import_record_id=%s', v_bad.id),
             'Send one asset per raw record.');
     END IF;
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status INTO v_bad
-      FROM jsonb_array_elements(p_assets) AS e (value)
+    -- By primary key alone, from the element's own tenant column, the
+    -- engagement and import compared after the join (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.processing_status,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_assets) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = p_data_import_id
-     WHERE r.id IS NULL OR r.processing_status IN ('conflict', 'discarded')
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> p_data_import_id
+        OR r.processing_status IN ('conflict', 'discarded')
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.processing_status IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',

@@ -3,7 +3,11 @@
 -- changes matched records make to existing assets (per asset and field, the
 -- value of the last record by row_number), as the CTEs "plan" and "changes".
 -- Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
--- $6 p_on_match.
+-- $6 p_on_match. The plan carries the tenant as a column
+-- (dw_client_account_id): the statements that find a planned record or asset
+-- again join on it and the primary key, never on the constant $1, so that a
+-- planner whose statistics do not know the tenant yet cannot scan the
+-- tenant once per planned row.
 CREATE FUNCTION discovery._plan_and_changes_sql() RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -11,7 +15,7 @@ PARALLEL SAFE
 AS $sql$
     SELECT $text$
         WITH plan AS MATERIALIZED (
-            SELECT p.*
+            SELECT p.*, $1::uuid AS dw_client_account_id
               FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
         ),
         changes AS MATERIALIZED (
@@ -22,7 +26,7 @@ AS $sql$
                 SELECT p.asset_id, p.raw_import_record_id, p.row_number, f.field, f.old_value, f.new_value
                   FROM plan AS p
                   JOIN migration.assets AS a
-                    ON a.client_account_id = $1
+                    ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
                  CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles

@@ -28,8 +28,12 @@
 -- Shape: one pass over the records (the cleansing pipeline), then per
 -- candidate record an indexed lookup of each key, then window functions for
 -- the grouping; nothing is joined to a CTE, so no estimate can make it
--- quadratic. p_tenant_has_assets false (no live asset yet, as on a first
--- import) skips the lookups.
+-- quadratic. The lookups take the tenant from the batch's columns
+-- (dw_client_account_id, dw_engagement_id), not from the constants: given the
+-- constants, a planner whose statistics do not know the tenant yet may walk
+-- the tenant's listing index once per record instead of the key's index.
+-- p_tenant_has_assets false (no live asset yet, as on a first import) skips
+-- the lookups.
 CREATE FUNCTION discovery._plan_assets(
     p_client_account_id uuid,
     p_engagement_id uuid,
@@ -71,25 +75,26 @@ BEGIN
           FROM migration.raw_import_records AS r
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
-           AND r.client_account_id = p_client_account_id
            AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND r.client_account_id = $1 AND r.engagement_id = $2 '
-                   'AND NOT r.is_processed';
+                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
          CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key);
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
-                   'FROM jsonb_array_elements($4) AS e (value) '
+                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
+                   'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
-                   'ON r.client_account_id = $1 AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
@@ -103,7 +108,7 @@ BEGIN
               FROM (%s) AS c
         ),
         keyed AS MATERIALIZED (
-            SELECT x.*,
+            SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
                    CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
                         ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
                    nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
@@ -142,21 +147,21 @@ BEGIN
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -164,7 +169,7 @@ BEGIN
                           FROM jsonb_each(k.k_ext) AS e
                           JOIN migration.assets AS a
                             ON a.external_ids @> jsonb_build_object(e.key, e.value)
-                           AND a.client_account_id = $1 AND a.engagement_id = $2
+                           AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
                       ) AS a
                      CROSS JOIN LATERAL (

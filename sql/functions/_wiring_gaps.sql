@@ -13,6 +13,14 @@
 -- run left behind; raw_records_pending then comes from the counters and is not
 -- listed. p_full true checks every row.
 --
+-- The records a run left behind are read from the partial index of
+-- unprocessed records, for the tenant's imports that the counters say still
+-- have some (none, usually: no index is read), as an array, and compared
+-- with their flow's watermark and tenant after: with the tenant or an import
+-- as a constant, a planner whose statistics do not know them yet preferred
+-- the index of every row of the import (60,000 rows read per import of a
+-- 100,000-asset tenant).
+--
 -- Every cross-table check is a correlated scalar subquery on a primary or
 -- unique key, which PostgreSQL runs as one index probe per row and never
 -- turns into a join: with stale statistics (a tenant loaded since the last
@@ -26,7 +34,7 @@ BEGIN
     RETURN QUERY EXECUTE format($gaps$
         WITH flows AS MATERIALIZED (
             -- the row a flow's runs covered (all rows for a legacy flow that ran before runs recorded it)
-            SELECT f.id, f.data_import_id,
+            SELECT f.client_account_id, f.id, f.data_import_id,
                    coalesce(f.inventory_watermark,
                             CASE WHEN EXISTS (SELECT FROM migration.asset_inventory_runs AS run
                                                WHERE run.client_account_id = $1
@@ -138,10 +146,13 @@ BEGIN
             'FROM migration.raw_import_records AS r '
             'WHERE r.client_account_id = $1 AND r.engagement_id = $2 AND NOT r.is_processed'
         ELSE
-            'SELECT r.id, TRUE AS left_behind FROM flows AS f '
-            'JOIN migration.raw_import_records AS r ON r.data_import_id = f.data_import_id '
-            'AND r.client_account_id = $1 AND NOT r.is_processed AND r.row_number <= f.watermark '
-            'WHERE f.watermark IS NOT NULL'
+            'SELECT r.id, TRUE AS left_behind FROM migration.raw_import_records AS r '
+            'WHERE r.data_import_id = ANY (ARRAY(SELECT f.data_import_id FROM flows AS f '
+            'WHERE f.watermark IS NOT NULL AND EXISTS (SELECT FROM migration.record_counts AS c '
+            'WHERE c.client_account_id = $1 AND c.engagement_id = $2 AND c.data_import_id = f.data_import_id '
+            'AND c.outcome = ''pending'' AND c.records > 0))) AND NOT r.is_processed '
+            'AND r.row_number <= (SELECT max(f.watermark) FROM flows AS f '
+            'WHERE f.data_import_id = r.data_import_id AND f.client_account_id = r.client_account_id)'
         END)
     USING p_client_account_id, p_engagement_id;
 END

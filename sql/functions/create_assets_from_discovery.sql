@@ -73,10 +73,10 @@ BEGIN
         PERFORM discovery._lock_tenant_assets(p_client_account_id, p_engagement_id);
     END IF;
     IF p_assets IS NULL AND NOT EXISTS (
-        SELECT FROM migration.raw_import_records AS r
+        SELECT FROM migration.raw_import_records AS r  -- by the unprocessed index (see _sync_flow_state)
          WHERE r.data_import_id = v_flow.data_import_id
-           AND r.client_account_id = p_client_account_id
-           AND NOT r.is_processed) THEN
+           AND NOT r.is_processed
+           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id) THEN
         RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
         RETURN;
     END IF;
@@ -137,7 +137,7 @@ BEGIN
                    processing_notes = p.notes,
                    master_flow_id = $8
               FROM plan AS p
-             WHERE r.client_account_id = $1
+             WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
                AND p.handles
             RETURNING 1

@@ -56,17 +56,26 @@ BEGIN
             'Send one cleansing result per raw record.');
     END IF;
 
-    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed INTO v_bad
-      FROM jsonb_array_elements(p_cleansed) AS e (value)
+    -- Each record is looked up by its primary key alone, from the element's
+    -- own tenant column (OFFSET 0 keeps it opaque), and its engagement and
+    -- import are compared after the join: given constants, a planner whose
+    -- statistics do not know the tenant or import yet may scan them once per
+    -- element (see cleanse_records).
+    SELECT e.value ->> 'raw_import_record_id' AS id, r.is_processed,
+           r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
+               AS in_import
+      INTO v_bad
+      FROM (SELECT p_client_account_id AS tenant, x.value
+              FROM jsonb_array_elements(p_cleansed) AS x (value)
+            OFFSET 0) AS e
       LEFT JOIN migration.raw_import_records AS r
-        ON r.client_account_id = p_client_account_id
-       AND r.engagement_id = p_engagement_id
+        ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
-       AND r.data_import_id = v_flow.data_import_id
-     WHERE r.id IS NULL OR r.is_processed
-     ORDER BY r.id IS NOT NULL
+     WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> v_flow.data_import_id
+        OR r.is_processed
+     ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
      LIMIT 1;
-    IF FOUND AND v_bad.is_processed IS NULL THEN
+    IF FOUND AND NOT v_bad.in_import THEN
         PERFORM discovery._raise(
             'WR004', 'raw record is not part of this flow''s import',
             format('raw_import_record_id=%s discovery_flow_id=%s data_import_id=%s',
@@ -90,10 +99,10 @@ BEGIN
                validation_errors = c.caller_errors || c.problems,
                is_valid = jsonb_array_length(c.caller_errors) = 0 AND NOT c.problems @> '[{"severity": "error"}]'
           FROM c
-         WHERE r.client_account_id = $1
+         WHERE r.client_account_id = c.dw_tenant
            AND r.id = c.id
     $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
-        'SELECT (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
+        'SELECT $1::uuid AS dw_tenant, (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
         'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
         'ELSE ''[]''::jsonb END AS caller_errors FROM jsonb_array_elements($2) AS e (value)'))
     USING p_client_account_id, p_cleansed;
