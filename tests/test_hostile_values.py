@@ -209,6 +209,37 @@ def test_colliding_keys_keep_one_value_and_note_the_other(conn, app_conn):
     assert warning["field"] == "hostname" and "also filled by another column" in warning["error"]
 
 
+WIDE_VALUES = {"zz_text": "  padded  ", "zz_placeholder": "N/A", "zz_empty": "", "zz_number": 42, "zz_true": True,
+               "zz_object": {"a": 1}, "zz_array": [1, "x"], "zz_null": None, "zz_digits": "0042", "zz Two Words": "kept"}
+
+
+@pytest.mark.parametrize("cleanse_first", [False, True], ids=["create", "cleanse-then-create"])
+def test_records_with_thousands_of_keys_are_cleansed_like_narrow_ones(conn, app_conn, cleanse_first):
+    """A query holds at most 1,664 columns: past the 250th key of a batch a
+    custom attribute is read from the record's jsonb, with the same rules."""
+    filler = {f"aa_{i:04d}": f" f{i} " for i in range(3000)}
+    narrow_tenant, _, _, (narrow_record,) = import_as_app(conn, app_conn, [{"hostname": "wide", **WIDE_VALUES}])
+    client_account_id = uuid.uuid4()
+    with unchanged(conn, outside=client_account_id):
+        tenant = new_tenant(app_conn, client_account_id)
+        flow, wide = run_flow(app_conn, tenant, [{"hostname": "wide", **filler, **WIDE_VALUES},
+                                                 {"hostname": "sparse", "aa_2999": "last", "zz_text": "z"}],
+                              cleanse=cleanse_first)
+        app_conn.commit()
+    assert (wide["created"], wide["invalid"]) == (2, 0), wide
+    records = {r["row_number"]: r for r in records_of(app_conn, tenant, flow.data_import_id)}
+    attributes = get_asset(app_conn, tenant, records[1]["asset_id"])["asset"]["custom_attributes"]
+    expected = get_asset(app_conn, narrow_tenant, narrow_record["asset_id"])["asset"]["custom_attributes"]
+    assert {k: v for k, v in attributes.items() if not k.startswith("aa_")} == expected
+    assert expected == {"zz_text": "padded", "zz_number": 42, "zz_true": True, "zz_object": {"a": 1},
+                        "zz_array": [1, "x"], "zz_digits": "0042", "zz Two Words": "kept"}
+    assert {k: v for k, v in attributes.items() if k.startswith("aa_")} == \
+        {k: v.strip() for k, v in filler.items()}
+    assert records[1]["validation_errors"] == narrow_record["validation_errors"]
+    sparse = get_asset(app_conn, tenant, records[2]["asset_id"])["asset"]["custom_attributes"]
+    assert sparse == {"aa_2999": "last", "zz_text": "z"}
+
+
 @pytest.mark.parametrize("invisible", ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
 @pytest.mark.parametrize("key", ["hostname", "name", "fqdn"])
 def test_an_invisible_character_inside_a_name_is_no_other_identity(conn, app_conn, invisible, key):

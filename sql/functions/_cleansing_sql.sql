@@ -30,6 +30,11 @@
 --             when there is none. Custom attributes: strings are trimmed and
 --             placeholders dropped like the rest; numbers, booleans, objects
 --             and arrays keep their JSON; empty ones are left out;
+--   wide      a batch whose records carry hundreds of keys: a custom
+--             attribute past the 250th (unmapped, the only key of its name)
+--             is not a column of the pipeline (a query holds at most 1,664)
+--             but is read from each record's jsonb in one subquery, with the
+--             same value rules;
 --   winners   several keys of one field: the lowest priority number wins,
 --             then a mapped key, then the key's name; the others' values are
 --             kept as custom attributes (under their own name, or
@@ -54,6 +59,7 @@ DECLARE
     v_spares text;
     v_external text;
     v_problems text;
+    v_wide text;
 BEGIN
     WITH source AS (
         -- one row per key of the batch, and per default, with its target
@@ -87,8 +93,20 @@ BEGIN
                    ELSE 'custom'
                END AS kind,
                row_number() OVER (PARTITION BY s.target ORDER BY s.priority, s.mapped DESC, s.key) AS rank,
-               min(s.priority) OVER (PARTITION BY s.target) AS best_priority
+               min(s.priority) OVER (PARTITION BY s.target) AS best_priority,
+               count(*) OVER (PARTITION BY s.target) AS sharing
           FROM source AS s
+    ),
+    placed AS (
+        -- a plain custom attribute (unmapped, the only source of its name)
+        -- past the first 250 goes through the wide path (see "wide" below)
+        SELECT y.*,
+               y.kind = 'custom' AND y.constant IS NULL AND NOT y.mapped AND y.sharing = 1
+                   AND y.target <> 'unnamed_column' AND row_number() OVER (
+                       PARTITION BY y.kind = 'custom' AND y.constant IS NULL AND NOT y.mapped AND y.sharing = 1
+                                    AND y.target <> 'unnamed_column'
+                       ORDER BY y.n) > 250 AS wide
+          FROM typed AS y
     ),
     sources AS (
         SELECT y.*,
@@ -111,7 +129,8 @@ BEGIN
                    WHEN 'external_id' THEN 'longer than 255 characters'
                    ELSE 'longer than 10000 characters'
                END AS failure
-          FROM typed AS y
+          FROM placed AS y
+         WHERE NOT y.wide
     ),
     converted AS (
         -- layer d: each non-custom key's value, from its text (c.dw_t) and placeholder flag (c.dw_p)
@@ -233,8 +252,19 @@ BEGIN
                                                              s.spare_name, s.earlier_sql, s.value_sql)))
            FROM spares AS s),
         (SELECT discovery._jsonb_object_sql(array_agg(e.pair)) FROM external_pairs AS e),
-        (SELECT string_agg(p.expr, ', ' ORDER BY p.n) FROM problem_sql AS p)
-      INTO v_raw, v_texts, v_flags, v_values, v_fields, v_spares, v_external, v_problems;
+        (SELECT string_agg(p.expr, ', ' ORDER BY p.n) FROM problem_sql AS p),
+        (SELECT format(
+                    'coalesce((SELECT jsonb_object_agg(discovery._field_name(e.key), CASE WHEN jsonb_typeof(e.value) IN '
+                    '(''object'', ''array'', ''number'', ''boolean'') THEN e.value ELSE to_jsonb(x.t) END) '
+                    'FROM jsonb_each(f.data) AS e CROSS JOIN LATERAL (SELECT nullif(discovery._trim(e.value #>> '
+                    '''{}''), '''') AS t) AS x WHERE e.key = ANY (%L::text[]) AND (jsonb_typeof(e.value) IN '
+                    '(''object'', ''array'', ''number'', ''boolean'') OR (jsonb_typeof(e.value) = ''string'' '
+                    'AND x.t IS NOT NULL AND NOT coalesce(discovery._is_placeholder(x.t), FALSE)))), ''{}''::jsonb)',
+                    array_agg(w.key ORDER BY w.n))
+           FROM placed AS w
+          WHERE w.wide
+         HAVING count(*) > 0)
+      INTO v_raw, v_texts, v_flags, v_values, v_fields, v_spares, v_external, v_problems, v_wide;
 
     -- The pipeline: raw texts (a), trimmed texts (b), placeholder flags (c),
     -- values (d), the fields and their problems (f), the FQDN from a dotted
@@ -249,7 +279,7 @@ BEGIN
         'AND NOT migration.is_ip_address(f.dw_fields ->> ''hostname'') '
         'THEN f.dw_fields || jsonb_build_object(''fqdn'', f.dw_fields ->> ''hostname'') '
         'ELSE f.dw_fields END AS fields '
-        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s || %2$s || jsonb_build_object(''external_ids'', '
+        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s || %2$s || %12$s || jsonb_build_object(''external_ids'', '
         'nullif(jsonb_strip_nulls(%3$s) || %4$s, ''{}''::jsonb))) AS dw_fields, '
         'coalesce(to_jsonb(array_remove(ARRAY[%5$s]::jsonb[], NULL)), ''[]''::jsonb) AS dw_problems '
         'FROM (SELECT c.*%6$s FROM (SELECT b.*%7$s FROM (SELECT a.*%8$s FROM (SELECT s.*%9$s '
@@ -266,6 +296,7 @@ BEGIN
         CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
              THEN format('discovery._external_id_problems(g.data -> %L)',
                          (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
-             ELSE '''[]''::jsonb' END);
+             ELSE '''[]''::jsonb' END,
+        coalesce(v_wide, '''{}''::jsonb'));
 END
 $$;
