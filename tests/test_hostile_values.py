@@ -210,7 +210,8 @@ def test_colliding_keys_keep_one_value_and_note_the_other(conn, app_conn):
 
 
 WIDE_VALUES = {"zz_text": "  padded  ", "zz_placeholder": "N/A", "zz_empty": "", "zz_number": 42, "zz_true": True,
-               "zz_object": {"a": 1}, "zz_array": [1, "x"], "zz_null": None, "zz_digits": "0042", "zz Two Words": "kept"}
+               "zz_object": {"a": 1}, "zz_array": [1, "x"], "zz_null": None, "zz_digits": "0042",
+               "zz Two Words": "kept"}
 
 
 @pytest.mark.parametrize("cleanse_first", [False, True], ids=["create", "cleanse-then-create"])
@@ -218,7 +219,8 @@ def test_records_with_thousands_of_keys_are_cleansed_like_narrow_ones(conn, app_
     """A query holds at most 1,664 columns: past the 250th key of a batch a
     custom attribute is read from the record's jsonb, with the same rules."""
     filler = {f"aa_{i:04d}": f" f{i} " for i in range(3000)}
-    narrow_tenant, _, _, (narrow_record,) = import_as_app(conn, app_conn, [{"hostname": "wide", **WIDE_VALUES}])
+    narrow_tenant, _, _, (narrow_record,) = import_as_app(conn, app_conn,
+                                                           [{"hostname": "wide", **WIDE_VALUES}])
     client_account_id = uuid.uuid4()
     with unchanged(conn, outside=client_account_id):
         tenant = new_tenant(app_conn, client_account_id)
