@@ -73,10 +73,12 @@ $$;
 
 -- Of the given assets of a tenant, the flow-based ones that are wired now
 -- (the check of 0003's statement trigger, from an ID array). The flow and the
--- raw record are each found by exactly their primary key and compared after:
--- a condition on (client, engagement) beside the key ties with the tenant's
--- listing index when the statistics do not know the tenant, and the planner
--- walked that index once per asset (5.6 s for 2,620 assets of a first import).
+-- raw record are each found by exactly their primary key, both halves taken
+-- from the asset's row, and compared after. With the tenant as a constant
+-- and statistics that do not know the tenant (a new tenant), the planner
+-- estimates the tenant at one row and takes its listing index, filtering by
+-- id: one walk of the tenant per asset (84 s for a 20,000-record import
+-- instead of 1.5 s).
 CREATE FUNCTION migration.wired_assets(p_client_account_id uuid, p_asset_ids uuid[]) RETURNS uuid[]
 LANGUAGE plpgsql
 STABLE
@@ -96,12 +98,12 @@ BEGIN
        AND coalesce((
            SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
              FROM migration.discovery_flows AS f
-            WHERE f.client_account_id = p_client_account_id
+            WHERE f.client_account_id = a.client_account_id
               AND f.id = a.discovery_flow_id), FALSE)
        AND coalesce((
            SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
              FROM migration.raw_import_records AS r
-            WHERE r.client_account_id = p_client_account_id
+            WHERE r.client_account_id = a.client_account_id
               AND r.id = a.raw_import_records_id), FALSE);
     RETURN coalesce(v_wired, '{}');
 END

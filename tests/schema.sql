@@ -4228,12 +4228,12 @@ BEGIN
        AND coalesce((
            SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
              FROM migration.discovery_flows AS f
-            WHERE f.client_account_id = p_client_account_id
+            WHERE f.client_account_id = a.client_account_id
               AND f.id = a.discovery_flow_id), FALSE)
        AND coalesce((
            SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
              FROM migration.raw_import_records AS r
-            WHERE r.client_account_id = p_client_account_id
+            WHERE r.client_account_id = a.client_account_id
               AND r.id = a.raw_import_records_id), FALSE);
     RETURN coalesce(v_wired, '{}');
 END
