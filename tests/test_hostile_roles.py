@@ -43,7 +43,7 @@ TABLES = (
     "asset_changes", "asset_conflict_resolutions", "asset_counts", "asset_inventory_runs", "assets",
     "assets_wired_in_transaction", "client_accounts", "crewai_flow_state_extensions", "data_imports",
     "discovery_flows", "engagements", "import_field_mappings", "raw_import_records", "record_counts",
-    "tenants_unverified",
+    "tenants_unverified", "wiring_checks_pending",
 )
 
 
