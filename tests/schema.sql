@@ -762,6 +762,23 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION discovery._external_id_entries(p_value jsonb)
+ RETURNS TABLE(key text, namespace text, value jsonb, text text, error text)
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+    SELECT e.key, lower(discovery._trim(e.key)), e.value, t.text,
+           CASE
+               WHEN discovery._trim(e.key) = '' THEN 'an external ID without a namespace'
+               WHEN jsonb_typeof(e.value) = 'null' THEN NULL
+               WHEN t.text IS NULL THEN 'no text value'
+               WHEN discovery._is_placeholder(t.text) THEN 'placeholder value, treated as empty'
+               WHEN length(t.text) > 255 THEN 'longer than 255 characters'
+           END
+      FROM jsonb_each(CASE WHEN jsonb_typeof(p_value) = 'object' THEN p_value ELSE '{}' END) AS e
+     CROSS JOIN LATERAL (SELECT discovery._json_text(e.value) AS text) AS t;
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._external_id_problems(p_value jsonb)
  RETURNS jsonb
  LANGUAGE sql
@@ -774,21 +791,10 @@ AS $function$
                    'value', left(p_value::text, 200), 'severity', 'warning', 'source', 'external_ids'))
                ELSE (
                    SELECT coalesce(jsonb_agg(jsonb_build_object(
-                              'field', 'external_ids.' || lower(discovery._trim(e.key)), 'error', x.error,
-                              'value', left(coalesce(x.text, e.value::text), 200), 'severity', 'warning',
-                              'source', 'external_ids') ORDER BY e.key), '[]'::jsonb)
-                     FROM jsonb_each(p_value) AS e
-                    CROSS JOIN LATERAL (SELECT discovery._json_text(e.value) AS text) AS t
-                    CROSS JOIN LATERAL (
-                        SELECT t.text,
-                               CASE
-                                   WHEN discovery._trim(e.key) = '' THEN 'an external ID without a namespace'
-                                   WHEN jsonb_typeof(e.value) = 'null' THEN NULL
-                                   WHEN t.text IS NULL THEN 'no text value'
-                                   WHEN discovery._is_placeholder(t.text) THEN 'placeholder value, treated as empty'
-                                   WHEN length(t.text) > 255 THEN 'longer than 255 characters'
-                               END AS error
-                    ) AS x
+                              'field', 'external_ids.' || x.namespace, 'error', x.error,
+                              'value', left(coalesce(x.text, x.value::text), 200), 'severity', 'warning',
+                              'source', 'external_ids') ORDER BY x.key), '[]'::jsonb)
+                     FROM discovery._external_id_entries(p_value) AS x
                     WHERE x.error IS NOT NULL)
            END;
 $function$
@@ -798,11 +804,10 @@ CREATE OR REPLACE FUNCTION discovery._external_ids(p_value jsonb)
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
-    SELECT jsonb_object_agg(lower(discovery._trim(e.key)), migration.identity_text(discovery._json_text(e.value)))
-      FROM jsonb_each(CASE WHEN jsonb_typeof(p_value) = 'object' THEN p_value ELSE '{}' END) AS e
-     WHERE discovery._trim(e.key) <> ''
-       AND length(discovery._json_text(e.value)) <= 255
-       AND NOT discovery._is_placeholder(discovery._json_text(e.value));
+    SELECT jsonb_object_agg(x.namespace, migration.identity_text(x.text))
+      FROM discovery._external_id_entries(p_value) AS x
+     WHERE x.error IS NULL
+       AND x.text IS NOT NULL;
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._field_changes(p_asset jsonb, p_fields jsonb, p_on_match text)
@@ -2630,48 +2635,41 @@ BEGIN
     -- The page's rows are found in an index that is already in page order
     -- (the tenant's listing index, or the flow's index with the engagement
     -- compared after, so that the listing index cannot be taken for a flow's
-    -- page and walked past other flows' assets), as IDs alone; only the page's
-    -- rows are then read whole (by primary key) and turned into JSON.
-    IF v_discovery_flow_id IS NULL THEN
-        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
-                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
-          INTO v_assets
-          FROM (
-            SELECT x.client_account_id, x.id, x.created_at
-              FROM migration.assets AS x
-             WHERE x.client_account_id = p_client_account_id
-               AND x.engagement_id = p_engagement_id
-               AND x.deleted_at IS NULL
-               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
-               AND (p_status IS NULL OR x.status = p_status)
-             ORDER BY x.created_at DESC, x.id DESC
-             LIMIT v_page_size
-            OFFSET (p_page::bigint - 1) * v_page_size
-          ) AS page
-          JOIN migration.assets AS a
-            ON a.client_account_id = page.client_account_id
-           AND a.id = page.id;
-    ELSE
-        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
-                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
-          INTO v_assets
-          FROM (
-            SELECT x.client_account_id, x.id, x.created_at
-              FROM migration.assets AS x
-             WHERE x.discovery_flow_id = v_discovery_flow_id
-               AND x.client_account_id = p_client_account_id
-               AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
-               AND x.deleted_at IS NULL
-               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
-               AND (p_status IS NULL OR x.status = p_status)
-             ORDER BY x.created_at DESC, x.id DESC
-             LIMIT v_page_size
-            OFFSET (p_page::bigint - 1) * v_page_size
-          ) AS page
-          JOIN migration.assets AS a
-            ON a.client_account_id = page.client_account_id
-           AND a.id = page.id;
-    END IF;
+    -- page and walked past other flows' assets), as IDs alone: of the two
+    -- branches, the one-time filter on v_discovery_flow_id runs one. Only the
+    -- page's rows are then read whole (by primary key) and turned into JSON.
+    SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
+                              ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
+      INTO v_assets
+      FROM (
+        (SELECT x.client_account_id, x.id, x.created_at
+           FROM migration.assets AS x
+          WHERE v_discovery_flow_id IS NULL
+            AND x.client_account_id = p_client_account_id
+            AND x.engagement_id = p_engagement_id
+            AND x.deleted_at IS NULL
+            AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+            AND (p_status IS NULL OR x.status = p_status)
+          ORDER BY x.created_at DESC, x.id DESC
+          LIMIT v_page_size
+         OFFSET (p_page::bigint - 1) * v_page_size)
+        UNION ALL
+        (SELECT x.client_account_id, x.id, x.created_at
+           FROM migration.assets AS x
+          WHERE v_discovery_flow_id IS NOT NULL
+            AND x.discovery_flow_id = v_discovery_flow_id
+            AND x.client_account_id = p_client_account_id
+            AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
+            AND x.deleted_at IS NULL
+            AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+            AND (p_status IS NULL OR x.status = p_status)
+          ORDER BY x.created_at DESC, x.id DESC
+          LIMIT v_page_size
+         OFFSET (p_page::bigint - 1) * v_page_size)
+      ) AS page
+      JOIN migration.assets AS a
+        ON a.client_account_id = page.client_account_id
+       AND a.id = page.id;
 
     RETURN jsonb_build_object('assets', v_assets)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)
@@ -4387,14 +4385,20 @@ row lock, which serialises writers of one import (row_number, counters).
 comment on discovery._discovery_flow(uuid,uuid,uuid): The tenant's discovery flow with this discovery_flows.id, or WR002. When the
 ID is a flow's public flow_id (the old platform's mix-up) the HINT names the
 discovery flow ID to use instead.
+comment on discovery._external_id_entries(jsonb): The entries of an "external_ids" object of a record, each with its
+namespace (lower case), its text, and why it is left out, if it is: a
+blank namespace, no text value, a placeholder, more than 255 characters (a
+JSON null is no value and no warning). The one rule behind
+discovery._external_ids (the entries kept) and
+discovery._external_id_problems (the warnings for the others).
 comment on discovery._external_id_problems(jsonb): The warnings of an "external_ids" object of a record (DESIGN.md,
 "Outcomes"): what discovery._external_ids leaves out is not dropped without
-a word. Not an object, a blank namespace, a placeholder, a value longer
-than 255 characters or with no text: one warning each, {field, error,
-value, severity: "warning", source: "external_ids"}.
+a word. Not an object, or an entry discovery._external_id_entries leaves
+out: one warning each, {field, error, value, severity: "warning", source:
+"external_ids"}.
 comment on discovery._external_ids(jsonb): An "external_ids" object of a record: {namespace: value}, namespaces in
 lower case, values as identity compares them (discovery._cleansing_sql);
-values longer than 255 characters and placeholders are left out.
+the entries discovery._external_id_entries leaves out are not in it.
 comment on discovery._field_changes(jsonb,jsonb,text): What a matched record writes to its existing asset (DESIGN.md,
 "Reconciliation"): one row per field whose value changes, from the asset as
 jsonb (to_jsonb of its row) and the record's cleansed fields. refresh writes

@@ -52,48 +52,41 @@ BEGIN
     -- The page's rows are found in an index that is already in page order
     -- (the tenant's listing index, or the flow's index with the engagement
     -- compared after, so that the listing index cannot be taken for a flow's
-    -- page and walked past other flows' assets), as IDs alone; only the page's
-    -- rows are then read whole (by primary key) and turned into JSON.
-    IF v_discovery_flow_id IS NULL THEN
-        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
-                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
-          INTO v_assets
-          FROM (
-            SELECT x.client_account_id, x.id, x.created_at
-              FROM migration.assets AS x
-             WHERE x.client_account_id = p_client_account_id
-               AND x.engagement_id = p_engagement_id
-               AND x.deleted_at IS NULL
-               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
-               AND (p_status IS NULL OR x.status = p_status)
-             ORDER BY x.created_at DESC, x.id DESC
-             LIMIT v_page_size
-            OFFSET (p_page::bigint - 1) * v_page_size
-          ) AS page
-          JOIN migration.assets AS a
-            ON a.client_account_id = page.client_account_id
-           AND a.id = page.id;
-    ELSE
-        SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
-                                  ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
-          INTO v_assets
-          FROM (
-            SELECT x.client_account_id, x.id, x.created_at
-              FROM migration.assets AS x
-             WHERE x.discovery_flow_id = v_discovery_flow_id
-               AND x.client_account_id = p_client_account_id
-               AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
-               AND x.deleted_at IS NULL
-               AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
-               AND (p_status IS NULL OR x.status = p_status)
-             ORDER BY x.created_at DESC, x.id DESC
-             LIMIT v_page_size
-            OFFSET (p_page::bigint - 1) * v_page_size
-          ) AS page
-          JOIN migration.assets AS a
-            ON a.client_account_id = page.client_account_id
-           AND a.id = page.id;
-    END IF;
+    -- page and walked past other flows' assets), as IDs alone: of the two
+    -- branches, the one-time filter on v_discovery_flow_id runs one. Only the
+    -- page's rows are then read whole (by primary key) and turned into JSON.
+    SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
+                              ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
+      INTO v_assets
+      FROM (
+        (SELECT x.client_account_id, x.id, x.created_at
+           FROM migration.assets AS x
+          WHERE v_discovery_flow_id IS NULL
+            AND x.client_account_id = p_client_account_id
+            AND x.engagement_id = p_engagement_id
+            AND x.deleted_at IS NULL
+            AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+            AND (p_status IS NULL OR x.status = p_status)
+          ORDER BY x.created_at DESC, x.id DESC
+          LIMIT v_page_size
+         OFFSET (p_page::bigint - 1) * v_page_size)
+        UNION ALL
+        (SELECT x.client_account_id, x.id, x.created_at
+           FROM migration.assets AS x
+          WHERE v_discovery_flow_id IS NOT NULL
+            AND x.discovery_flow_id = v_discovery_flow_id
+            AND x.client_account_id = p_client_account_id
+            AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
+            AND x.deleted_at IS NULL
+            AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+            AND (p_status IS NULL OR x.status = p_status)
+          ORDER BY x.created_at DESC, x.id DESC
+          LIMIT v_page_size
+         OFFSET (p_page::bigint - 1) * v_page_size)
+      ) AS page
+      JOIN migration.assets AS a
+        ON a.client_account_id = page.client_account_id
+       AND a.id = page.id;
 
     RETURN jsonb_build_object('assets', v_assets)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)
