@@ -72,9 +72,10 @@ END
 $$;
 
 -- Of the given assets of a tenant, the flow-based ones that are wired now
--- (the check of 0003's statement trigger, from an ID array). The flow and the
--- raw record are each found by exactly their primary key, both halves taken
--- from the asset's row, and compared after. With the tenant as a constant
+-- (the check of 0003's statement trigger, from an ID array). Each asset,
+-- then its flow and its raw record, is found by exactly its primary key, the
+-- tenant taken from a row (a fenced subquery, then the asset's row), never
+-- from the constant, and the rest compared after. With the tenant as a constant
 -- and statistics that do not know the tenant (a new tenant), the planner
 -- estimates the tenant at one row and takes its listing index, filtering by
 -- id: one walk of the tenant per asset (84 s for a 20,000-record import
@@ -90,9 +91,10 @@ DECLARE
 BEGIN
     SELECT array_agg(a.id)
       INTO v_wired
-      FROM unnest(p_asset_ids) AS u (id)
+      FROM (SELECT p_client_account_id AS client_account_id OFFSET 0) AS t
+     CROSS JOIN unnest(p_asset_ids) AS u (id)
       JOIN migration.assets AS a
-        ON a.client_account_id = p_client_account_id
+        ON a.client_account_id = t.client_account_id
        AND a.id = u.id
      WHERE a.discovery_method = 'flow_based'
        AND coalesce((
@@ -235,9 +237,10 @@ BEGIN
     SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
            a.master_flow_id, a.raw_import_records_id
       INTO v_asset
-      FROM unnest(v_noted) AS u (id)
+      FROM (SELECT v_tenant AS client_account_id OFFSET 0) AS t
+     CROSS JOIN unnest(v_noted) AS u (id)
       JOIN migration.assets AS a
-        ON a.client_account_id = v_tenant
+        ON a.client_account_id = t.client_account_id
        AND a.id = u.id
      WHERE a.deleted_at IS NULL
        AND a.id <> ALL (v_wired)

@@ -3899,9 +3899,10 @@ BEGIN
     SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
            a.master_flow_id, a.raw_import_records_id
       INTO v_asset
-      FROM unnest(v_noted) AS u (id)
+      FROM (SELECT v_tenant AS client_account_id OFFSET 0) AS t
+     CROSS JOIN unnest(v_noted) AS u (id)
       JOIN migration.assets AS a
-        ON a.client_account_id = v_tenant
+        ON a.client_account_id = t.client_account_id
        AND a.id = u.id
      WHERE a.deleted_at IS NULL
        AND a.id <> ALL (v_wired)
@@ -4218,9 +4219,10 @@ DECLARE
 BEGIN
     SELECT array_agg(a.id)
       INTO v_wired
-      FROM unnest(p_asset_ids) AS u (id)
+      FROM (SELECT p_client_account_id AS client_account_id OFFSET 0) AS t
+     CROSS JOIN unnest(p_asset_ids) AS u (id)
       JOIN migration.assets AS a
-        ON a.client_account_id = p_client_account_id
+        ON a.client_account_id = t.client_account_id
        AND a.id = u.id
      WHERE a.discovery_method = 'flow_based'
        AND coalesce((
