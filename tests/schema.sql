@@ -335,6 +335,7 @@ BEGIN
       LEFT JOIN migration.raw_import_records AS r
         ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
      WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> p_data_import_id
         OR r.processing_status IN ('conflict', 'discarded')
      ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id
@@ -1088,6 +1089,7 @@ AS $function$
                   JOIN migration.assets AS a
                     ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
+                   AND a.client_account_id OPERATOR(migration.===) $1
                  CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles
               ) AS c
@@ -1117,7 +1119,7 @@ BEGIN
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
@@ -1125,7 +1127,7 @@ BEGIN
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
                    'WHERE r.data_import_id = $3 AND NOT r.is_processed '
-                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
+                   'AND r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
@@ -1136,6 +1138,7 @@ BEGIN
                    'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
                    'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'AND r.client_account_id OPERATOR(migration.===) $1 '
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
@@ -1189,6 +1192,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -1196,6 +1200,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -1203,6 +1208,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -1211,6 +1217,7 @@ BEGIN
                           JOIN migration.assets AS a
                             ON a.external_ids @> jsonb_build_object(e.key, e.value)
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
                       ) AS a
                      CROSS JOIN LATERAL (
@@ -1697,13 +1704,13 @@ BEGIN
        AND i.id = v_flow.data_import_id;
     v_unhandled := EXISTS (
         -- the partial index of unprocessed records answers this; the tenant is
-        -- compared in a form no index takes, or a planner whose statistics do
+        -- pinned (migration.===, which no index takes), or a planner whose statistics do
         -- not know the import walks all its processed records (each chunk
         -- added to a completed import calls this)
         SELECT FROM migration.raw_import_records AS r
          WHERE r.data_import_id = v_flow.data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id);
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id);
     v_conflicts := EXISTS (
         SELECT FROM migration.asset_conflict_resolutions AS c
          WHERE c.discovery_flow_id = v_flow.id
@@ -2170,6 +2177,7 @@ BEGIN
             'WHERE f.watermark IS NOT NULL AND EXISTS (SELECT FROM migration.record_counts AS c '
             'WHERE c.client_account_id = $1 AND c.engagement_id = $2 AND c.data_import_id = f.data_import_id '
             'AND c.outcome = ''pending'' AND c.records > 0))) AND NOT r.is_processed '
+            'AND r.client_account_id OPERATOR(migration.===) $1 '
             'AND r.row_number <= (SELECT max(f.watermark) FROM flows AS f '
             'WHERE f.data_import_id = r.data_import_id AND f.client_account_id = r.client_account_id)'
         END)
@@ -2256,11 +2264,12 @@ BEGIN
      CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
      WHERE r.data_import_id = v_flow.data_import_id
        AND NOT r.is_processed
-       AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
        AND jsonb_typeof(r.raw_data) = 'object';
 
     -- The import's unprocessed records are read from the partial index of
-    -- unprocessed records (the tenant compared in a form no index takes: with
+    -- unprocessed records (the tenant pinned by migration.===, which no index
+    -- takes and no statistics estimate, migration 0006: with
     -- the tenant as an index condition the import's processed records were
     -- walked too, on every call). They are found again by their primary key
     -- from the batch's own column dw_tenant, not from the constant $1: given
@@ -2268,7 +2277,8 @@ BEGIN
     -- new tenant or import, no ANALYZE since) may scan the tenant's rows once
     -- per record (quadratic: 109 s for 20,000 records beside a 100,000-record
     -- import). From the batch's column it can only probe the primary key per
-    -- record, or hash the table, both linear.
+    -- record, or hash the table, both linear. The pin on the constant only
+    -- lets Citus route the statement to the tenant's shard.
     EXECUTE format($cleanse$
         WITH c AS MATERIALIZED (%s),
         result AS (
@@ -2279,6 +2289,7 @@ BEGIN
               FROM c
              WHERE r.client_account_id = c.dw_tenant
                AND r.id = c.id
+               AND r.client_account_id OPERATOR(migration.===) $1
             RETURNING r.is_valid
         )
         SELECT (count(*) FILTER (WHERE result.is_valid))::integer,
@@ -2290,7 +2301,7 @@ BEGIN
         'SELECT r.client_account_id AS dw_tenant, r.id, '
         'CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
         'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND NOT r.is_processed '
-        'AND r.client_account_id IS NOT DISTINCT FROM $1'))
+        'AND r.client_account_id OPERATOR(migration.===) $1'))
     INTO v_valid, v_invalid
     USING p_client_account_id, v_flow.data_import_id;
 
@@ -2356,7 +2367,7 @@ BEGIN
         SELECT FROM migration.raw_import_records AS r  -- by the unprocessed index (see _sync_flow_state)
          WHERE r.data_import_id = v_flow.data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id) THEN
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id) THEN
         RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
         RETURN;
     END IF;
@@ -2419,6 +2430,7 @@ BEGIN
               FROM plan AS p
              WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
+               AND r.client_account_id OPERATOR(migration.===) $1
                AND p.handles
             RETURNING 1
         ),
@@ -2555,8 +2567,8 @@ BEGIN
     END IF;
 
     -- The asset's records and changes come from the indexes led by asset_id;
-    -- the tenant is compared in a form no index can take (IS NOT DISTINCT
-    -- FROM, the column is never null): given the tenant as an index
+    -- the tenant is pinned (migration.===, migration 0006: never an index
+    -- condition, never estimated from statistics): given the tenant as an index
     -- condition, a planner whose statistics do not know the tenant chose the
     -- tenant's listing index and read the whole tenant per call (25 ms at
     -- 100,000 records).
@@ -2567,7 +2579,7 @@ BEGIN
                                       'processing_notes', r.processing_notes) AS record
               FROM migration.raw_import_records AS r
              WHERE r.asset_id = p_asset_id
-               AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id
+               AND r.client_account_id OPERATOR(migration.===) p_client_account_id
              ORDER BY r.processed_at, r.id
              LIMIT c_cap + 1) AS x;
 
@@ -2576,7 +2588,7 @@ BEGIN
                    to_jsonb(c) - ARRAY['client_account_id', 'engagement_id', 'asset_id'] AS change
               FROM migration.asset_changes AS c
              WHERE c.asset_id = p_asset_id
-               AND c.client_account_id IS NOT DISTINCT FROM p_client_account_id
+               AND c.client_account_id OPERATOR(migration.===) p_client_account_id
              ORDER BY c.changed_at DESC, c.id DESC
              LIMIT c_cap + 1) AS x;
 
@@ -2669,7 +2681,8 @@ BEGIN
       ) AS page
       JOIN migration.assets AS a
         ON a.client_account_id = page.client_account_id
-       AND a.id = page.id;
+       AND a.id = page.id
+       AND a.client_account_id OPERATOR(migration.===) p_client_account_id;
 
     RETURN jsonb_build_object('assets', v_assets)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)
@@ -2891,11 +2904,11 @@ BEGIN
                  LIMIT $5 OFFSET $6) AS r
     $q$,
         -- An import's rare outcomes come from the outcome index (import, outcome,
-        -- row): the tenant is then compared in a form no index takes, or a planner
+        -- row): the tenant is then pinned (migration.===, no index takes it), or a planner
         -- whose statistics do not know the tenant walks the import's listing
         -- until it has found a page of them.
         CASE WHEN v_import_id IS NOT NULL AND p_outcome IN ('conflict', 'invalid', 'discarded')
-             THEN 'r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2'
+             THEN 'r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2'
              ELSE 'r.client_account_id = $1 AND r.engagement_id = $2' END,
         CASE WHEN v_import_id IS NOT NULL THEN 'AND r.data_import_id = $3' ELSE '' END,
         CASE
@@ -2975,6 +2988,7 @@ BEGIN
       LEFT JOIN migration.raw_import_records AS r
         ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
      WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> v_flow.data_import_id
         OR r.is_processed
      ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
@@ -3005,6 +3019,7 @@ BEGIN
           FROM c
          WHERE r.client_account_id = c.dw_tenant
            AND r.id = c.id
+           AND r.client_account_id OPERATOR(migration.===) $1
     $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
         'SELECT $1::uuid AS dw_tenant, (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
         'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
@@ -3904,7 +3919,8 @@ BEGIN
       JOIN migration.assets AS a
         ON a.client_account_id = t.client_account_id
        AND a.id = u.id
-     WHERE a.deleted_at IS NULL
+     WHERE a.client_account_id OPERATOR(migration.===) v_tenant
+       AND a.deleted_at IS NULL
        AND a.id <> ALL (v_wired)
      ORDER BY a.id
      LIMIT 1;
@@ -4224,17 +4240,20 @@ BEGIN
       JOIN migration.assets AS a
         ON a.client_account_id = t.client_account_id
        AND a.id = u.id
-     WHERE a.discovery_method = 'flow_based'
+     WHERE a.client_account_id OPERATOR(migration.===) p_client_account_id
+       AND a.discovery_method = 'flow_based'
        AND coalesce((
            SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
              FROM migration.discovery_flows AS f
             WHERE f.client_account_id = a.client_account_id
-              AND f.id = a.discovery_flow_id), FALSE)
+              AND f.id = a.discovery_flow_id
+              AND f.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE)
        AND coalesce((
            SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
              FROM migration.raw_import_records AS r
             WHERE r.client_account_id = a.client_account_id
-              AND r.id = a.raw_import_records_id), FALSE);
+              AND r.id = a.raw_import_records_id
+              AND r.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE);
     RETURN coalesce(v_wired, '{}');
 END
 $function$
@@ -4477,9 +4496,10 @@ value of the last record by row_number), as the CTEs "plan" and "changes".
 Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
 $6 p_on_match. The plan carries the tenant as a column
 (dw_client_account_id): the statements that find a planned record or asset
-again join on it and the primary key, never on the constant $1, so that a
-planner whose statistics do not know the tenant yet cannot scan the
-tenant once per planned row.
+again join on it and the primary key, never on the constant $1 as an index
+condition, so that a planner whose statistics do not know the tenant yet
+cannot scan the tenant once per planned row; the constant only pins the
+tenant for Citus (migration.===, migration 0006).
 comment on discovery._plan_assets(uuid,uuid,uuid,jsonb,boolean): The plan of one create_assets_from_discovery call: one row per record in
 scope with its cleansed fields, its outcome and the asset it is linked to.
 It writes nothing, so that a dry run and a real run share it.
@@ -4513,7 +4533,9 @@ the grouping; nothing is joined to a CTE, so no estimate can make it
 quadratic. The lookups take the tenant from the batch's columns
 (dw_client_account_id, dw_engagement_id), not from the constants: given the
 constants, a planner whose statistics do not know the tenant yet may walk
-the tenant's listing index once per record instead of the key's index.
+the tenant's listing index once per record instead of the key's index. The
+constant tenant only pins the lookups for Citus (`OPERATOR(migration.===)`,
+never an index condition nor an estimate: migration 0006).
 p_tenant_has_assets false (no live asset yet, as on a first import) skips
 the lookups.
 comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLSTATE, a message, a DETAIL naming the

@@ -326,6 +326,42 @@ def test_no_function_analyzes_or_reads_statistics_of_a_tenant_table(catalog):
     report(problems, "statistics use(s) of a tenant table inside a function")
 
 
+def test_no_function_compares_the_tenant_in_a_form_citus_cannot_route(catalog):
+    """Citus routes a statement to the tenant's shard only when each tenant
+    table in it is filtered by the tenant with an equality it knows:
+    ``client_account_id = $1``, or the tenant pin
+    ``client_account_id OPERATOR(migration.===) $1`` (migration 0006; for the
+    lookups whose plan must not depend on the tenant's statistics). A tenant
+    compared with IS [NOT] DISTINCT FROM is refused inside a delegated call
+    (XX000 'cannot execute a distributed query from a query on a shard')."""
+    problems = []
+    for f in catalog.functions:
+        text = strip_comments(f.source)  # string literals kept: the dynamic SQL
+        for m in re.finditer(r"\b(?:\w+\.)?client_account_id\s+is\s+(?:not\s+)?distinct\s+from\b", text, re.I):
+            problems.append(f"{f.signature}: {' '.join(m.group(0).split())}")
+    report(problems, "tenant comparison(s) Citus cannot route (use = or OPERATOR(migration.===))")
+
+
+def test_the_tenant_pin_is_uuid_equality_that_no_index_or_estimate_takes(server_url, template_url):
+    """migration.=== is uuid_eq with no selectivity function (an estimate of
+    0.5 whatever the statistics) and in no operator class of an index: a
+    statement pinned by it keeps the plan its shape gives."""
+    with cloned_database(server_url, template_url) as url, psycopg.connect(url) as conn:
+        row = conn.execute("""
+            SELECT o.oprcode::regproc::text, o.oprrest::oid, o.oprcanhash, o.oprcanmerge,
+                   (SELECT count(*) FROM pg_catalog.pg_amop AS a JOIN pg_catalog.pg_opclass AS c
+                        ON c.opcfamily = a.amopfamily WHERE a.amopopr = o.oid)
+              FROM pg_catalog.pg_operator AS o
+             WHERE o.oid = 'migration.===(uuid,uuid)'::regoperator""").fetchone()
+        assert row == ("uuid_eq", 0, False, False, 0)
+        tenant = "0b6f0c4e-0000-4000-8000-000000000001"
+        plan = conn.execute(
+            "EXPLAIN SELECT * FROM migration.raw_import_records AS r "
+            "WHERE r.client_account_id OPERATOR(migration.===) %s::uuid", (tenant,)).fetchall()
+        text = "\n".join(p[0] for p in plan)
+        assert "Index Cond" not in text, text
+
+
 # -- the checks catch what they are for -----------------------------------------------------------------------
 
 BAD_OBJECTS = """
@@ -344,6 +380,11 @@ BAD_OBJECTS = """
     LANGUAGE plpgsql AS $$ BEGIN RETURN p_asset.name; END $$;
     CREATE FUNCTION discovery.dw_bad_tenant_second(p_engagement_id uuid, p_client_account_id uuid) RETURNS void
     LANGUAGE plpgsql AS $$ BEGIN END $$;
+    CREATE FUNCTION discovery.dw_bad_unroutable(p_client_account_id uuid) RETURNS bigint LANGUAGE plpgsql AS $$
+    BEGIN
+        RETURN (SELECT count(*) FROM migration.assets AS a
+                 WHERE a.client_account_id IS NOT DISTINCT FROM p_client_account_id);
+    END $$;
 """
 
 
@@ -364,6 +405,7 @@ def bad_catalog(server_url, template_url) -> Catalog:
     (test_no_mutable_function_in_on_conflict_do_update, "discovery.dw_bad_upsert(uuid)"),
     (test_no_function_takes_a_migration_row_type_argument, "migration.dw_bad_row(migration.assets)"),
     (test_every_api_function_takes_the_tenant_first, "discovery.dw_bad_tenant_second(uuid,uuid)"),
+    (test_no_function_compares_the_tenant_in_a_form_citus_cannot_route, "discovery.dw_bad_unroutable(uuid)"),
 ])
 def test_the_checks_fail_on_what_would_not_distribute(bad_catalog, check, named):
     """A table without client_account_id, keys without it, a LANGUAGE sql

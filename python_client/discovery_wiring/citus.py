@@ -294,6 +294,49 @@ def ensure_owner_login(conn: psycopg.Connection) -> bool:
     return True
 
 
+# The tenant pin (migration 0006): on every node, the operator, and the btree
+# operator family in which Citus finds it as equality and so routes a
+# statement filtered by it to the tenant's shard. Creating an operator family
+# needs a superuser.
+_TENANT_PIN_SQL = """
+DO $pin$
+BEGIN
+    IF pg_catalog.to_regoperator('migration.===(uuid,uuid)') IS NULL THEN
+        CREATE OPERATOR migration.=== (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = pg_catalog.uuid_eq);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_opfamily AS f
+                     JOIN pg_catalog.pg_am AS m ON m.oid = f.opfmethod
+                    WHERE f.opfname = 'tenant_pin_ops' AND m.amname = 'btree'
+                      AND f.opfnamespace = 'migration'::regnamespace) THEN
+        CREATE OPERATOR FAMILY migration.tenant_pin_ops USING btree;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_amop AS o
+                    WHERE o.amopopr = 'migration.===(uuid,uuid)'::regoperator) THEN
+        ALTER OPERATOR FAMILY migration.tenant_pin_ops USING btree
+            ADD OPERATOR 3 migration.=== (uuid, uuid),
+                FUNCTION 1 (uuid, uuid) pg_catalog.uuid_cmp(uuid, uuid);
+    END IF;
+END
+$pin$
+"""
+
+
+def ensure_tenant_pin(conn: psycopg.Connection) -> None:
+    """The tenant pin operator in its operator family on the coordinator and
+    every worker (idempotent; after the tables are distributed and committed,
+    so that the workers have schema ``migration``)."""
+    if conn.execute("SELECT to_regnamespace('migration') IS NULL").fetchone()[0]:
+        return
+    with conn.transaction():
+        conn.execute(_TENANT_PIN_SQL)
+        failed = conn.execute(
+            "SELECT nodename, nodeport, result FROM run_command_on_workers(%s) WHERE NOT success",
+            (_TENANT_PIN_SQL,)).fetchall()
+    if failed:
+        raise CitusError("the tenant pin operator could not be created on "
+                         + "; ".join(f"{h}:{p}: {r}" for h, p, r in failed))
+
+
 def _persist_unsafe_triggers(conn: psycopg.Connection) -> None:
     dbname = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute(sql.SQL("ALTER DATABASE {} SET citus.enable_unsafe_triggers = on").format(sql.Identifier(dbname)))
@@ -331,6 +374,7 @@ def distribute(url: str | None = None, *, shard_count: int | None = None,
         # for the trigger DDL of later migrations (after the commit: a refused
         # distribution leaves the database as it was)
         _persist_unsafe_triggers(conn)
+        ensure_tenant_pin(conn)
     return report
 
 
@@ -443,13 +487,22 @@ def create_database(url: str, name: str, template: str | None = None, file_copy:
             with psycopg.connect(_node_url(url, host, port, name), autocommit=True) as conn:
                 conn.execute("SET client_min_messages = warning")
                 conn.execute("CREATE EXTENSION IF NOT EXISTS citus")
-        with psycopg.connect(coordinator, autocommit=True) as conn:
+        # Adding a node copies the roles to it (ALTER ROLE on the worker): two
+        # databases getting their nodes at once fail with "tuple concurrently
+        # updated". One at a time, under a lock in the coordinator's
+        # maintenance database.
+        with psycopg.connect(maintenance[0], autocommit=True) as lock, \
+                psycopg.connect(coordinator, autocommit=True) as conn:
+            lock.execute("SELECT pg_advisory_lock(%s::bigint)", (_ADD_NODE_LOCK,))
             conn.execute("SET client_min_messages = warning")
             conn.execute("SELECT citus_set_coordinator_host(%s, %s)", (chost, cport))
             for host, port in nodes[1:]:
                 conn.execute("SELECT citus_add_node(%s, %s) WHERE NOT EXISTS (SELECT FROM pg_dist_node "
                              "WHERE nodename = %s AND nodeport = %s)", (host, port, host, port))
     return coordinator
+
+
+_ADD_NODE_LOCK = 0x6477_6164_646e_6f64  # "dwaddnod": create_database's node registration
 
 
 def _allow_connections(node_urls: list[str], name: str, allow: bool) -> None:

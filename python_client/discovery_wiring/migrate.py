@@ -183,6 +183,10 @@ def _distribute_new_tables(conn: psycopg.Connection) -> None:
         raise MigrationError(f"citus: distributing the new tables: {exc}") from exc
     if report.tables_distributed:
         log.info("citus: distributed %s", ", ".join(report.tables_distributed))
+    try:
+        citus.ensure_tenant_pin(conn)
+    except (psycopg.Error, citus.CitusError) as exc:
+        raise MigrationError(f"citus: the tenant pin operator: {exc}") from exc
 
 
 def rollback(url: str | None = None, count: int = 1) -> list[str]:

@@ -46,6 +46,7 @@ BEGIN
       LEFT JOIN migration.raw_import_records AS r
         ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
      WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> p_data_import_id
         OR r.processing_status IN ('conflict', 'discarded')
      ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = p_data_import_id

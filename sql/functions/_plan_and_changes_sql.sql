@@ -5,9 +5,10 @@
 -- Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
 -- $6 p_on_match. The plan carries the tenant as a column
 -- (dw_client_account_id): the statements that find a planned record or asset
--- again join on it and the primary key, never on the constant $1, so that a
--- planner whose statistics do not know the tenant yet cannot scan the
--- tenant once per planned row.
+-- again join on it and the primary key, never on the constant $1 as an index
+-- condition, so that a planner whose statistics do not know the tenant yet
+-- cannot scan the tenant once per planned row; the constant only pins the
+-- tenant for Citus (migration.===, migration 0006).
 CREATE FUNCTION discovery._plan_and_changes_sql() RETURNS text
 LANGUAGE sql
 IMMUTABLE
@@ -28,6 +29,7 @@ AS $sql$
                   JOIN migration.assets AS a
                     ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
+                   AND a.client_account_id OPERATOR(migration.===) $1
                  CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles
               ) AS c

@@ -31,7 +31,9 @@
 -- quadratic. The lookups take the tenant from the batch's columns
 -- (dw_client_account_id, dw_engagement_id), not from the constants: given the
 -- constants, a planner whose statistics do not know the tenant yet may walk
--- the tenant's listing index once per record instead of the key's index.
+-- the tenant's listing index once per record instead of the key's index. The
+-- constant tenant only pins the lookups for Citus (`OPERATOR(migration.===)`,
+-- never an index condition nor an estimate: migration 0006).
 -- p_tenant_has_assets false (no live asset yet, as on a first import) skips
 -- the lookups.
 CREATE FUNCTION discovery._plan_assets(
@@ -76,7 +78,7 @@ BEGIN
          CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
          WHERE r.data_import_id = p_data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
            AND r.cleansed_data IS NULL
            AND jsonb_typeof(r.raw_data) = 'object';
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
@@ -84,7 +86,7 @@ BEGIN
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
                    'WHERE r.data_import_id = $3 AND NOT r.is_processed '
-                   'AND r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
+                   'AND r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         SELECT array_agg(DISTINCT k.key) INTO v_keys
           FROM jsonb_array_elements(p_assets) AS e (value)
@@ -95,6 +97,7 @@ BEGIN
                    'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
                    'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
+                   'AND r.client_account_id OPERATOR(migration.===) $1 '
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
@@ -148,6 +151,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -155,6 +159,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -162,6 +167,7 @@ BEGIN
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
                         UNION
                         SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
@@ -170,6 +176,7 @@ BEGIN
                           JOIN migration.assets AS a
                             ON a.external_ids @> jsonb_build_object(e.key, e.value)
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
+                           AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
                       ) AS a
                      CROSS JOIN LATERAL (

@@ -38,13 +38,13 @@ BEGIN
        AND i.id = v_flow.data_import_id;
     v_unhandled := EXISTS (
         -- the partial index of unprocessed records answers this; the tenant is
-        -- compared in a form no index takes, or a planner whose statistics do
+        -- pinned (migration.===, which no index takes), or a planner whose statistics do
         -- not know the import walks all its processed records (each chunk
         -- added to a completed import calls this)
         SELECT FROM migration.raw_import_records AS r
          WHERE r.data_import_id = v_flow.data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id);
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id);
     v_conflicts := EXISTS (
         SELECT FROM migration.asset_conflict_resolutions AS c
          WHERE c.discovery_flow_id = v_flow.id

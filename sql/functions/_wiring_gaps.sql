@@ -151,6 +151,7 @@ BEGIN
             'WHERE f.watermark IS NOT NULL AND EXISTS (SELECT FROM migration.record_counts AS c '
             'WHERE c.client_account_id = $1 AND c.engagement_id = $2 AND c.data_import_id = f.data_import_id '
             'AND c.outcome = ''pending'' AND c.records > 0))) AND NOT r.is_processed '
+            'AND r.client_account_id OPERATOR(migration.===) $1 '
             'AND r.row_number <= (SELECT max(f.watermark) FROM flows AS f '
             'WHERE f.data_import_id = r.data_import_id AND f.client_account_id = r.client_account_id)'
         END)

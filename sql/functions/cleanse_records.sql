@@ -33,11 +33,12 @@ BEGIN
      CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
      WHERE r.data_import_id = v_flow.data_import_id
        AND NOT r.is_processed
-       AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id  -- by the unprocessed index
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
        AND jsonb_typeof(r.raw_data) = 'object';
 
     -- The import's unprocessed records are read from the partial index of
-    -- unprocessed records (the tenant compared in a form no index takes: with
+    -- unprocessed records (the tenant pinned by migration.===, which no index
+    -- takes and no statistics estimate, migration 0006: with
     -- the tenant as an index condition the import's processed records were
     -- walked too, on every call). They are found again by their primary key
     -- from the batch's own column dw_tenant, not from the constant $1: given
@@ -45,7 +46,8 @@ BEGIN
     -- new tenant or import, no ANALYZE since) may scan the tenant's rows once
     -- per record (quadratic: 109 s for 20,000 records beside a 100,000-record
     -- import). From the batch's column it can only probe the primary key per
-    -- record, or hash the table, both linear.
+    -- record, or hash the table, both linear. The pin on the constant only
+    -- lets Citus route the statement to the tenant's shard.
     EXECUTE format($cleanse$
         WITH c AS MATERIALIZED (%s),
         result AS (
@@ -56,6 +58,7 @@ BEGIN
               FROM c
              WHERE r.client_account_id = c.dw_tenant
                AND r.id = c.id
+               AND r.client_account_id OPERATOR(migration.===) $1
             RETURNING r.is_valid
         )
         SELECT (count(*) FILTER (WHERE result.is_valid))::integer,
@@ -67,7 +70,7 @@ BEGIN
         'SELECT r.client_account_id AS dw_tenant, r.id, '
         'CASE WHEN jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data ELSE ''{}''::jsonb END '
         'AS data FROM migration.raw_import_records AS r WHERE r.data_import_id = $2 AND NOT r.is_processed '
-        'AND r.client_account_id IS NOT DISTINCT FROM $1'))
+        'AND r.client_account_id OPERATOR(migration.===) $1'))
     INTO v_valid, v_invalid
     USING p_client_account_id, v_flow.data_import_id;
 

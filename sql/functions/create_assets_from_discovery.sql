@@ -76,7 +76,7 @@ BEGIN
         SELECT FROM migration.raw_import_records AS r  -- by the unprocessed index (see _sync_flow_state)
          WHERE r.data_import_id = v_flow.data_import_id
            AND NOT r.is_processed
-           AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id) THEN
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id) THEN
         RETURN QUERY SELECT NULL::uuid, 0, 0, 0, 0, 0, 0;  -- nothing to handle: write nothing
         RETURN;
     END IF;
@@ -139,6 +139,7 @@ BEGIN
               FROM plan AS p
              WHERE r.client_account_id = p.dw_client_account_id
                AND r.id = p.raw_import_record_id
+               AND r.client_account_id OPERATOR(migration.===) $1
                AND p.handles
             RETURNING 1
         ),

@@ -47,8 +47,8 @@ BEGIN
     END IF;
 
     -- The asset's records and changes come from the indexes led by asset_id;
-    -- the tenant is compared in a form no index can take (IS NOT DISTINCT
-    -- FROM, the column is never null): given the tenant as an index
+    -- the tenant is pinned (migration.===, migration 0006: never an index
+    -- condition, never estimated from statistics): given the tenant as an index
     -- condition, a planner whose statistics do not know the tenant chose the
     -- tenant's listing index and read the whole tenant per call (25 ms at
     -- 100,000 records).
@@ -59,7 +59,7 @@ BEGIN
                                       'processing_notes', r.processing_notes) AS record
               FROM migration.raw_import_records AS r
              WHERE r.asset_id = p_asset_id
-               AND r.client_account_id IS NOT DISTINCT FROM p_client_account_id
+               AND r.client_account_id OPERATOR(migration.===) p_client_account_id
              ORDER BY r.processed_at, r.id
              LIMIT c_cap + 1) AS x;
 
@@ -68,7 +68,7 @@ BEGIN
                    to_jsonb(c) - ARRAY['client_account_id', 'engagement_id', 'asset_id'] AS change
               FROM migration.asset_changes AS c
              WHERE c.asset_id = p_asset_id
-               AND c.client_account_id IS NOT DISTINCT FROM p_client_account_id
+               AND c.client_account_id OPERATOR(migration.===) p_client_account_id
              ORDER BY c.changed_at DESC, c.id DESC
              LIMIT c_cap + 1) AS x;
 

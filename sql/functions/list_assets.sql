@@ -86,7 +86,8 @@ BEGIN
       ) AS page
       JOIN migration.assets AS a
         ON a.client_account_id = page.client_account_id
-       AND a.id = page.id;
+       AND a.id = page.id
+       AND a.client_account_id OPERATOR(migration.===) p_client_account_id;
 
     RETURN jsonb_build_object('assets', v_assets)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)

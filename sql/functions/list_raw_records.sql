@@ -86,11 +86,11 @@ BEGIN
                  LIMIT $5 OFFSET $6) AS r
     $q$,
         -- An import's rare outcomes come from the outcome index (import, outcome,
-        -- row): the tenant is then compared in a form no index takes, or a planner
+        -- row): the tenant is then pinned (migration.===, no index takes it), or a planner
         -- whose statistics do not know the tenant walks the import's listing
         -- until it has found a page of them.
         CASE WHEN v_import_id IS NOT NULL AND p_outcome IN ('conflict', 'invalid', 'discarded')
-             THEN 'r.client_account_id IS NOT DISTINCT FROM $1 AND r.engagement_id IS NOT DISTINCT FROM $2'
+             THEN 'r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2'
              ELSE 'r.client_account_id = $1 AND r.engagement_id = $2' END,
         CASE WHEN v_import_id IS NOT NULL THEN 'AND r.data_import_id = $3' ELSE '' END,
         CASE

@@ -71,6 +71,7 @@ BEGIN
       LEFT JOIN migration.raw_import_records AS r
         ON r.client_account_id = e.tenant
        AND r.id = (e.value ->> 'raw_import_record_id')::uuid
+       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
      WHERE r.id IS NULL OR r.engagement_id <> p_engagement_id OR r.data_import_id <> v_flow.data_import_id
         OR r.is_processed
      ORDER BY r.id IS NOT NULL AND r.engagement_id = p_engagement_id AND r.data_import_id = v_flow.data_import_id
@@ -101,6 +102,7 @@ BEGIN
           FROM c
          WHERE r.client_account_id = c.dw_tenant
            AND r.id = c.id
+           AND r.client_account_id OPERATOR(migration.===) $1
     $persist$, discovery._cleansing_sql('{}', coalesce(v_keys, '{}'), '{}',
         'SELECT $1::uuid AS dw_tenant, (e.value ->> ''raw_import_record_id'')::uuid AS id, e.value -> ''cleansed_data'' AS data, '
         'CASE WHEN jsonb_typeof(e.value -> ''validation_errors'') = ''array'' THEN e.value -> ''validation_errors'' '
