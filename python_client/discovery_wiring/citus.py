@@ -32,6 +32,10 @@ any later migration; ``migrate`` does so by itself on a distributed database):
    co-located with the tables, with ``force_delegation`` so that a call inside
    the client's transaction block is delegated to the worker holding the
    tenant (``SELECT f(...)`` / ``SELECT * FROM f(...)`` with bound arguments).
+4. The tenant pin (migration 0006): ``migration.===`` in the btree operator
+   family ``migration.tenant_pin_ops`` on every node (after the commit, so
+   that the workers have schema ``migration``; needs a superuser), so that
+   Citus routes statements filtered by it to the tenant's shard.
 
 :func:`prepare_rebuild` / :func:`finish_rebuild` are what the migration runner
 does differently on a Citus coordinator when it rebuilds schema ``discovery``
