@@ -50,9 +50,11 @@ BEGIN
     END IF;
 
     -- The page's rows are found in an index that is already in page order
-    -- (the tenant's listing index, or the flow's index with the engagement
-    -- compared after, so that the listing index cannot be taken for a flow's
-    -- page and walked past other flows' assets), as IDs alone: of the two
+    -- (the tenant's listing index, or the flow's index with the tenant pinned
+    -- and the engagement compared after, neither an index condition, so that
+    -- the listing index cannot be taken for a flow's page and walked past
+    -- other flows' assets: 105 ms instead of 0.1 ms for a flow of 86,814
+    -- assets whose tenant the statistics did not know yet), as IDs alone: of the two
     -- branches, the one-time filter on v_discovery_flow_id runs one. Only the
     -- page's rows are then read whole (by primary key) and turned into JSON.
     SELECT coalesce(jsonb_agg(to_jsonb(a) - ARRAY['client_account_id', 'engagement_id', 'flow_id', 'deleted_at']
@@ -75,7 +77,7 @@ BEGIN
            FROM migration.assets AS x
           WHERE v_discovery_flow_id IS NOT NULL
             AND x.discovery_flow_id = v_discovery_flow_id
-            AND x.client_account_id = p_client_account_id
+            AND x.client_account_id OPERATOR(migration.===) p_client_account_id
             AND x.engagement_id IS NOT DISTINCT FROM p_engagement_id
             AND x.deleted_at IS NULL
             AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
