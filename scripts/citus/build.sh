@@ -7,6 +7,12 @@
 #   raise-one-phase-commit-error.patch a worker's error at a one-phase COMMIT (a deferred
 #                                     constraint) aborts the coordinator's transaction with that
 #                                     error, not with XX000 "could not commit transaction for shard".
+#   delegated-call-intermediate-results-local.patch
+#                                     in a force-delegated function call, the intermediate results
+#                                     of its statements are written on the worker only (stock Citus
+#                                     sends an INSERT..SELECT's to every node and the others to the
+#                                     worker itself over a connection, which makes the call's COMMIT
+#                                     a two-phase commit over those connections).
 #
 # Idempotent: does nothing when citus.so of this version, with these patches, is already
 # installed for the PostgreSQL major version (PG_MAJOR, default: the one of the
