@@ -219,7 +219,7 @@ BEGIN
              WHERE NOT (k.asset_id IS NULL AND k.valid AND $5)
         ),
         topped AS (
-            SELECT l.*, gen_random_uuid() AS new_id,
+            SELECT l.*, migration.uuid_v7() AS new_id,
                    (l.asset_id IS NULL AND l.valid AND l.n_same = 0) AS is_new,
                    CASE
                        WHEN l.k_ext IS NOT NULL
