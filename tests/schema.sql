@@ -1114,14 +1114,16 @@ BEGIN
           FROM migration.data_imports AS i
          WHERE i.client_account_id = p_client_account_id
            AND i.id = p_data_import_id;
-        SELECT array_agg(DISTINCT k.key) INTO v_keys
-          FROM migration.raw_import_records AS r
-         CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-         WHERE r.data_import_id = p_data_import_id
-           AND NOT r.is_processed
-           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-           AND r.cleansed_data IS NULL
-           AND jsonb_typeof(r.raw_data) = 'object';
+        -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
+        SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+          FROM (SELECT DISTINCT k.key
+              FROM migration.raw_import_records AS r
+             CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
+             WHERE r.data_import_id = p_data_import_id
+               AND NOT r.is_processed
+               AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
+               AND r.cleansed_data IS NULL
+               AND jsonb_typeof(r.raw_data) = 'object') AS d;
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
@@ -1129,9 +1131,11 @@ BEGIN
                    'WHERE r.data_import_id = $3 AND NOT r.is_processed '
                    'AND r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
-        SELECT array_agg(DISTINCT k.key) INTO v_keys
-          FROM jsonb_array_elements(p_assets) AS e (value)
-         CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key);
+        -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
+        SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+          FROM (SELECT DISTINCT k.key
+              FROM jsonb_array_elements(p_assets) AS e (value)
+             CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key)) AS d;
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
                    'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
@@ -2259,13 +2263,15 @@ BEGIN
     v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, p_discovery_flow_id);
     v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
 
-    SELECT array_agg(DISTINCT k.key) INTO v_keys
-      FROM migration.raw_import_records AS r
-     CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-     WHERE r.data_import_id = v_flow.data_import_id
-       AND NOT r.is_processed
-       AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-       AND jsonb_typeof(r.raw_data) = 'object';
+    -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
+    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+      FROM (SELECT DISTINCT k.key
+          FROM migration.raw_import_records AS r
+         CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
+         WHERE r.data_import_id = v_flow.data_import_id
+           AND NOT r.is_processed
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
+           AND jsonb_typeof(r.raw_data) = 'object') AS d;
 
     -- The import's unprocessed records are read from the partial index of
     -- unprocessed records (the tenant pinned by migration.===, which no index
@@ -3008,9 +3014,11 @@ BEGIN
             'Its asset was already created or matched from the data it had; import the record again to change it.');
     END IF;
 
-    SELECT array_agg(DISTINCT k.key) INTO v_keys
-      FROM jsonb_array_elements(p_cleansed) AS e (value)
-     CROSS JOIN LATERAL jsonb_object_keys(e.value -> 'cleansed_data') AS k (key);
+    -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
+    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+      FROM (SELECT DISTINCT k.key
+          FROM jsonb_array_elements(p_cleansed) AS e (value)
+         CROSS JOIN LATERAL jsonb_object_keys(e.value -> 'cleansed_data') AS k (key)) AS d;
 
     EXECUTE format($persist$
         WITH c AS MATERIALIZED (%s)

@@ -89,9 +89,11 @@ BEGIN
             'Its asset was already created or matched from the data it had; import the record again to change it.');
     END IF;
 
-    SELECT array_agg(DISTINCT k.key) INTO v_keys
-      FROM jsonb_array_elements(p_cleansed) AS e (value)
-     CROSS JOIN LATERAL jsonb_object_keys(e.value -> 'cleansed_data') AS k (key);
+    -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
+    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+      FROM (SELECT DISTINCT k.key
+          FROM jsonb_array_elements(p_cleansed) AS e (value)
+         CROSS JOIN LATERAL jsonb_object_keys(e.value -> 'cleansed_data') AS k (key)) AS d;
 
     EXECUTE format($persist$
         WITH c AS MATERIALIZED (%s)
