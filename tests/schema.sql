@@ -1114,16 +1114,7 @@ BEGIN
           FROM migration.data_imports AS i
          WHERE i.client_account_id = p_client_account_id
            AND i.id = p_data_import_id;
-        -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
-        SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-          FROM (SELECT DISTINCT k.key
-              FROM migration.raw_import_records AS r
-             CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-             WHERE r.data_import_id = p_data_import_id
-               AND NOT r.is_processed
-               AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-               AND r.cleansed_data IS NULL
-               AND jsonb_typeof(r.raw_data) = 'object') AS d;
+        v_keys := discovery._raw_data_keys(p_client_account_id, p_data_import_id, TRUE);
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
@@ -1373,6 +1364,27 @@ BEGIN
         MESSAGE = p_message,
         DETAIL = p_detail,
         HINT = p_hint;
+END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION discovery._raw_data_keys(p_client_account_id uuid, p_data_import_id uuid, p_uncleansed_only boolean)
+ RETURNS text[]
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+DECLARE
+    v_keys text[];
+BEGIN
+    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+      FROM (SELECT DISTINCT k.key
+              FROM migration.raw_import_records AS r
+             CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
+             WHERE r.data_import_id = p_data_import_id
+               AND NOT r.is_processed
+               AND r.client_account_id OPERATOR(migration.===) p_client_account_id
+               AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
+               AND jsonb_typeof(r.raw_data) = 'object') AS d;
+    RETURN v_keys;
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -2263,15 +2275,7 @@ BEGIN
     v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, p_discovery_flow_id);
     v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
 
-    -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
-    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-      FROM (SELECT DISTINCT k.key
-          FROM migration.raw_import_records AS r
-         CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-         WHERE r.data_import_id = v_flow.data_import_id
-           AND NOT r.is_processed
-           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-           AND jsonb_typeof(r.raw_data) = 'object') AS d;
+    v_keys := discovery._raw_data_keys(p_client_account_id, v_flow.data_import_id, FALSE);
 
     -- The import's unprocessed records are read from the partial index of
     -- unprocessed records (the tenant pinned by migration.===, which no index
@@ -4558,6 +4562,15 @@ comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLS
 offending value and a HINT (DESIGN.md, "Errors"). Volatile: an immutable
 call with constant arguments would be evaluated when it is planned, not
 when it runs.
+comment on discovery._raw_data_keys(uuid,uuid,boolean): The keys of the raw_data objects of an import's unprocessed records, each
+once and sorted (the columns of discovery._cleansing_sql), for
+cleanse_records (every unprocessed record) and _plan_assets (only those not
+cleansed yet: p_uncleansed_only). The records come from the partial index
+of unprocessed records, the tenant pinned (migration.===, never an index
+condition: with the tenant as one, the import's processed records were
+walked too). The keys are hashed, then sorted once each:
+array_agg(DISTINCT) sorted every key of every record (1.07 s against
+0.66 s for 100,000 records of 20 keys).
 comment on discovery._refresh_statistics(regclass): Refreshes the planner's statistics of p_table inside the caller's
 transaction, so that the caller's next statements, and every query of the
 tenant after COMMIT, are planned for the rows just written rather than for

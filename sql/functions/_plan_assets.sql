@@ -73,16 +73,7 @@ BEGIN
           FROM migration.data_imports AS i
          WHERE i.client_account_id = p_client_account_id
            AND i.id = p_data_import_id;
-        -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
-        SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-          FROM (SELECT DISTINCT k.key
-              FROM migration.raw_import_records AS r
-             CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-             WHERE r.data_import_id = p_data_import_id
-               AND NOT r.is_processed
-               AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-               AND r.cleansed_data IS NULL
-               AND jsonb_typeof(r.raw_data) = 'object') AS d;
+        v_keys := discovery._raw_data_keys(p_client_account_id, p_data_import_id, TRUE);
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, r.is_valid, r.cleansed_data, r.validation_errors, '
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '

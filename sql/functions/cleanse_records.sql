@@ -28,15 +28,7 @@ BEGIN
     v_flow := discovery._discovery_flow(p_client_account_id, p_engagement_id, p_discovery_flow_id);
     v_import := discovery._data_import(p_client_account_id, p_engagement_id, v_flow.data_import_id);
 
-    -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
-    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-      FROM (SELECT DISTINCT k.key
-          FROM migration.raw_import_records AS r
-         CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
-         WHERE r.data_import_id = v_flow.data_import_id
-           AND NOT r.is_processed
-           AND r.client_account_id OPERATOR(migration.===) p_client_account_id  -- by the unprocessed index
-           AND jsonb_typeof(r.raw_data) = 'object') AS d;
+    v_keys := discovery._raw_data_keys(p_client_account_id, v_flow.data_import_id, FALSE);
 
     -- The import's unprocessed records are read from the partial index of
     -- unprocessed records (the tenant pinned by migration.===, which no index
