@@ -18,7 +18,7 @@ table migration.import_field_mappings (client_account_id uuid not null, engageme
 table migration.raw_import_records (client_account_id uuid not null, engagement_id uuid not null, id uuid not null default migration.uuid_v7(), data_import_id uuid not null, master_flow_id uuid, row_number integer not null, raw_data jsonb not null, cleansed_data jsonb, validation_errors jsonb, is_valid boolean, is_processed boolean not null default false, processed_at timestamp with time zone, processing_status text, processing_notes text, asset_id uuid, created_at timestamp with time zone not null default now()) owner discovery_owner kind r acl 
 table migration.record_counts (client_account_id uuid not null, engagement_id uuid not null, data_import_id uuid not null, outcome text not null, with_warnings boolean not null, records bigint not null) owner discovery_owner kind r acl 
 table migration.tenants_unverified (client_account_id uuid not null, engagement_id uuid not null, since timestamp with time zone not null default now()) owner discovery_owner kind r acl 
-table migration.wiring_checks_pending (client_account_id uuid not null, transaction_id xid8 not null) owner discovery_owner kind r acl 
+table migration.wiring_checks_pending (client_account_id uuid not null, transaction_id xid8 not null, live_notes bigint not null default 0) owner discovery_owner kind r acl 
 
 -- constraints
 constraint migration.asset_changes.asset_changes_asset_fkey FOREIGN KEY (client_account_id, engagement_id, asset_id) REFERENCES migration.assets(client_account_id, engagement_id, id) ON DELETE CASCADE
@@ -3904,6 +3904,7 @@ AS $function$
 DECLARE
     v_tenant uuid := NEW.client_account_id;
     v_xid xid8 := NEW.transaction_id;
+    v_live_notes bigint;
     v_noted uuid[];
     v_wired uuid[];
     v_asset record;
@@ -3911,7 +3912,11 @@ DECLARE
 BEGIN
     DELETE FROM migration.wiring_checks_pending AS p
      WHERE p.client_account_id = v_tenant
-       AND p.transaction_id = v_xid;
+       AND p.transaction_id = v_xid
+    RETURNING p.live_notes INTO v_live_notes;
+    IF coalesce(v_live_notes, 0) = 0 THEN
+        RETURN NULL;
+    END IF;
     WITH forgotten AS (
         DELETE FROM migration.assets_wired_in_transaction AS w
          WHERE w.client_account_id = v_tenant
@@ -3973,6 +3978,7 @@ AS $function$
 DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
     v_noted uuid[];
+    v_forgotten bigint;
 BEGIN
     SELECT array_agg(w.asset_id)
       INTO v_noted
@@ -3988,6 +3994,13 @@ BEGIN
      WHERE w.client_account_id = p_client_account_id
        AND w.transaction_id = v_xid
        AND w.asset_id = ANY (v_noted);
+    GET DIAGNOSTICS v_forgotten = ROW_COUNT;
+    IF v_forgotten > 0 THEN
+        UPDATE migration.wiring_checks_pending AS p
+           SET live_notes = p.live_notes - v_forgotten
+         WHERE p.client_account_id = p_client_account_id
+           AND p.transaction_id = v_xid;
+    END IF;
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -4085,15 +4098,18 @@ CREATE OR REPLACE FUNCTION migration.note_must_be_wired_all(p_client_account_id 
 AS $function$
 DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_noted bigint;
 BEGIN
     INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
     SELECT p_client_account_id, v_xid, u.id
       FROM unnest(p_asset_ids) AS u (id)
      WHERE u.id IS NOT NULL
     ON CONFLICT DO NOTHING;
-    INSERT INTO migration.wiring_checks_pending (client_account_id, transaction_id)
-    VALUES (p_client_account_id, v_xid)
-    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS v_noted = ROW_COUNT;
+    INSERT INTO migration.wiring_checks_pending AS p (client_account_id, transaction_id, live_notes)
+    VALUES (p_client_account_id, v_xid, v_noted)
+    ON CONFLICT (client_account_id, transaction_id)
+    DO UPDATE SET live_notes = p.live_notes + excluded.live_notes;
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner

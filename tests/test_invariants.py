@@ -273,6 +273,32 @@ def test_wiring_by_hand_in_one_transaction_commits(conn, sides, writer):
     assert wiring_health(conn, a.tenant)["health_status"] == "healthy"
 
 
+
+def test_an_unwired_asset_noted_after_every_earlier_note_was_wired_is_rejected(conn, sides, writer):
+    """The check at COMMIT skips the notes when their live count is zero
+    (0008): wiring the first asset takes the count to zero, the second
+    unwired asset must bring it back up."""
+    a = sides["a"]
+    wired, unwired = uuid.uuid4(), uuid.uuid4()
+    become(conn, writer)
+    error = expect_rejected_at_commit(conn, WIRED, insert_asset(a, wired, raw_id=a.free_record_id),
+                                      point_back(a, a.free_record_id, wired), insert_asset(a, unwired))
+    assert str(unwired) in str(error)
+
+
+def test_wiring_undone_by_a_rolled_back_savepoint_is_rejected(conn, sides, writer):
+    """Notes and their count go back together when a savepoint is rolled back:
+    the asset wired inside the savepoint is unwired again at COMMIT."""
+    a = sides["a"]
+    asset_id = uuid.uuid4()
+    become(conn, writer)
+    conn.execute(*insert_asset(a, asset_id, raw_id=a.free_record_id))
+    conn.execute("savepoint wiring")
+    conn.execute(*point_back(a, a.free_record_id, asset_id))
+    conn.execute("rollback to savepoint wiring")
+    error = expect_rejected_at_commit(conn, WIRED)
+    assert str(asset_id) in str(error)
+
 UNWIRING = {
     "clear asset.raw_import_records_id": lambda a: [
         ("update migration.assets set raw_import_records_id = null where id = %s", (a.asset_id,))],

@@ -13,6 +13,11 @@
 #                                     sends an INSERT..SELECT's to every node and the others to the
 #                                     worker itself over a connection, which makes the call's COMMIT
 #                                     a two-phase commit over those connections).
+#   remove-subplan-results-at-statement-end.patch
+#                                     a node removes its files of a statement's intermediate results
+#                                     (CTE subplans, an INSERT..SELECT's per-shard results) when the
+#                                     statement ends, as PostgreSQL drops a CTE's tuplestore; stock
+#                                     Citus removes them at COMMIT (89-158 MB for a 100,000-record call).
 #
 # Idempotent: does nothing when citus.so of this version, with these patches, is already
 # installed for the PostgreSQL major version (PG_MAJOR, default: the one of the

@@ -1,0 +1,162 @@
+-- The wiring check at COMMIT knows, without reading them, how many notes of
+-- its tenant and transaction are still live.
+--
+-- An asset that is not wired at the end of the statement that wrote it is
+-- noted (migration.assets_wired_in_transaction, 0005), and forgotten as soon
+-- as a later statement wires it. On one server, create_assets_from_discovery
+-- writes its assets and their raw records' back-pointers in one statement,
+-- so nothing is ever noted. On a Citus cluster each writing CTE runs as a
+-- statement of its own: every asset the call creates is noted, then
+-- forgotten by the next CTE, and the check at COMMIT deleted the notes of the
+-- transaction by walking the index entries of all of them, dead but not yet
+-- removable (deleted by this very transaction): 10-15 ms of a 100,000-record
+-- call's COMMIT, growing with the assets created.
+--
+-- Now migration.wiring_checks_pending counts the live notes of its tenant
+-- and transaction (live_notes): noting adds the notes inserted, forgetting
+-- subtracts the notes deleted, both from the statement's row count. The check
+-- at COMMIT reads the count with the pending row it removes, and at zero has
+-- nothing to read. Notes and count are written by the same statements of the
+-- same transaction, so a savepoint rolled back undoes both.
+-- depends: 0007_insert_locality
+
+ALTER TABLE migration.wiring_checks_pending ADD COLUMN live_notes bigint NOT NULL DEFAULT 0;
+
+-- Notes assets that must be wired when this transaction commits (and queues
+-- the tenant's check at COMMIT once per transaction), counting the new notes.
+CREATE OR REPLACE FUNCTION migration.note_must_be_wired_all(p_client_account_id uuid, p_asset_ids uuid[])
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_noted bigint;
+BEGIN
+    INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
+    SELECT p_client_account_id, v_xid, u.id
+      FROM unnest(p_asset_ids) AS u (id)
+     WHERE u.id IS NOT NULL
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS v_noted = ROW_COUNT;
+    INSERT INTO migration.wiring_checks_pending AS p (client_account_id, transaction_id, live_notes)
+    VALUES (p_client_account_id, v_xid, v_noted)
+    ON CONFLICT (client_account_id, transaction_id)
+    DO UPDATE SET live_notes = p.live_notes + excluded.live_notes;
+END
+$$;
+
+-- Forgets the notes of this transaction on the given assets that are wired
+-- now, and takes them off the count.
+CREATE OR REPLACE FUNCTION migration.forget_wired(p_client_account_id uuid, p_asset_ids uuid[]) RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_noted uuid[];
+    v_forgotten bigint;
+BEGIN
+    SELECT array_agg(w.asset_id)
+      INTO v_noted
+      FROM migration.assets_wired_in_transaction AS w
+     WHERE w.client_account_id = p_client_account_id
+       AND w.transaction_id = v_xid
+       AND w.asset_id = ANY (p_asset_ids);
+    IF v_noted IS NULL THEN
+        RETURN;
+    END IF;
+    v_noted := migration.wired_assets(p_client_account_id, v_noted);
+    DELETE FROM migration.assets_wired_in_transaction AS w
+     WHERE w.client_account_id = p_client_account_id
+       AND w.transaction_id = v_xid
+       AND w.asset_id = ANY (v_noted);
+    GET DIAGNOSTICS v_forgotten = ROW_COUNT;
+    IF v_forgotten > 0 THEN
+        UPDATE migration.wiring_checks_pending AS p
+           SET live_notes = p.live_notes - v_forgotten
+         WHERE p.client_account_id = p_client_account_id
+           AND p.transaction_id = v_xid;
+    END IF;
+END
+$$;
+
+-- Deferred, once per tenant and transaction: every asset noted in this
+-- transaction must be wired at COMMIT, unless it is gone or soft-deleted.
+-- No live note (every noted asset was wired and forgotten): nothing to read.
+-- The pending row already removed (it was queued again after an earlier
+-- check of this transaction removed it, and that check saw every note): done.
+CREATE OR REPLACE FUNCTION migration.check_noted_wiring() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_tenant uuid := NEW.client_account_id;
+    v_xid xid8 := NEW.transaction_id;
+    v_live_notes bigint;
+    v_noted uuid[];
+    v_wired uuid[];
+    v_asset record;
+    v_problem text;
+BEGIN
+    DELETE FROM migration.wiring_checks_pending AS p
+     WHERE p.client_account_id = v_tenant
+       AND p.transaction_id = v_xid
+    RETURNING p.live_notes INTO v_live_notes;
+    IF coalesce(v_live_notes, 0) = 0 THEN
+        RETURN NULL;
+    END IF;
+    WITH forgotten AS (
+        DELETE FROM migration.assets_wired_in_transaction AS w
+         WHERE w.client_account_id = v_tenant
+           AND w.transaction_id = v_xid
+        RETURNING w.asset_id
+    )
+    SELECT array_agg(f.asset_id) INTO v_noted FROM forgotten AS f;
+    IF v_noted IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v_wired := migration.wired_assets(v_tenant, v_noted);
+    -- the first live noted asset that is not wired (wired ones, and deleted
+    -- or soft-deleted ones, leave no unwired live asset behind)
+    SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
+           a.master_flow_id, a.raw_import_records_id
+      INTO v_asset
+      FROM (SELECT v_tenant AS client_account_id OFFSET 0) AS t
+     CROSS JOIN unnest(v_noted) AS u (id)
+      JOIN migration.assets AS a
+        ON a.client_account_id = t.client_account_id
+       AND a.id = u.id
+     WHERE a.client_account_id OPERATOR(migration.===) v_tenant
+       AND a.deleted_at IS NULL
+       AND a.id <> ALL (v_wired)
+     ORDER BY a.id
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF v_asset.discovery_method IS DISTINCT FROM 'flow_based' THEN
+        v_problem := 'a wired flow-based asset cannot stop being flow-based';
+    ELSE
+        v_problem := migration.wiring_problem(
+            v_asset.client_account_id, v_asset.engagement_id, v_asset.id, v_asset.discovery_method,
+            v_asset.discovery_flow_id, v_asset.master_flow_id, v_asset.raw_import_records_id);
+    END IF;
+    RAISE EXCEPTION 'flow-based asset % is not wired: %', v_asset.id, v_problem
+        USING ERRCODE = 'check_violation',
+              CONSTRAINT = 'assets_flow_based_wired',
+              SCHEMA = 'migration',
+              TABLE = 'assets',
+              DETAIL = format('client_account_id=%s engagement_id=%s asset_id=%s discovery_flow_id=%s '
+                              'master_flow_id=%s raw_import_records_id=%s',
+                              v_asset.client_account_id, v_asset.engagement_id, v_asset.id,
+                              v_asset.discovery_flow_id, v_asset.master_flow_id,
+                              v_asset.raw_import_records_id),
+              HINT = 'Create flow-based assets with discovery.create_assets_from_discovery, or set '
+                     'discovery_flow_id, master_flow_id, raw_import_records_id and the raw record''s '
+                     'asset_id in the same transaction; repair legacy rows with discovery.repair_wiring.';
+END
+$$;
