@@ -116,7 +116,7 @@ CREATE INDEX data_imports_tenant_listing_idx ON migration.data_imports USING btr
 CREATE INDEX discovery_flows_data_import_idx ON migration.discovery_flows USING btree (data_import_id) WHERE (data_import_id IS NOT NULL);
 CREATE INDEX raw_import_records_asset_idx ON migration.raw_import_records USING btree (asset_id) WHERE (asset_id IS NOT NULL);
 CREATE INDEX raw_import_records_outcome_idx ON migration.raw_import_records USING btree (data_import_id, processing_status, row_number) WHERE (processing_status = ANY (ARRAY['conflict'::text, 'invalid'::text, 'discarded'::text]));
-CREATE INDEX raw_import_records_tenant_listing_idx ON migration.raw_import_records USING btree (client_account_id, engagement_id, data_import_id, row_number);
+CREATE INDEX raw_import_records_tenant_listing_idx ON migration.raw_import_records USING btree (client_account_id, data_import_id, engagement_id, row_number);
 CREATE INDEX raw_import_records_unprocessed_idx ON migration.raw_import_records USING btree (data_import_id, row_number) WHERE (NOT is_processed);
 CREATE INDEX raw_import_records_wiring_suspects_idx ON migration.raw_import_records USING btree (client_account_id, engagement_id) WHERE ((asset_id IS NULL) AND is_processed AND ((processing_status IS NULL) OR (processing_status <> ALL (ARRAY['invalid'::text, 'conflict'::text, 'discarded'::text]))));
 CREATE UNIQUE INDEX asset_changes_pkey ON migration.asset_changes USING btree (client_account_id, id);
