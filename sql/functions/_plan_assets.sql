@@ -186,24 +186,37 @@ BEGIN
                                   FROM jsonb_each(k.k_ext) AS e) AS ext_differs
                      ) AS ak
                      CROSS JOIN LATERAL (
-                        SELECT r.rank, r.key, r.equal
-                          FROM (VALUES
-                                (1, 'external_id', ak.ext_shared, NOT ak.ext_differs),
-                                (2, 'fqdn=' || k.k_fqdn, k.k_fqdn IS NOT NULL AND ak.a_fqdn IS NOT NULL,
-                                 k.k_fqdn = ak.a_fqdn),
-                                (3, 'hostname=' || k.k_short, k.k_short IS NOT NULL AND ak.a_short IS NOT NULL,
-                                 k.k_short = ak.a_short),
-                                (4, 'ip_address=' || host(k.k_ip), k.k_ip IS NOT NULL AND ak.a_ip IS NOT NULL,
-                                 k.k_ip = ak.a_ip),
-                                (5, 'name+asset_type=' || k.k_name || '+' || k.k_type,
-                                 k.k_type IS NOT NULL AND ak.a_type IS NOT NULL AND k.k_name IS NOT NULL
-                                 AND ak.a_name IS NOT NULL,
-                                 k.k_name = ak.a_name AND k.k_type = ak.a_type),
-                                (6, 'name=' || k.k_name, k.k_name IS NOT NULL AND ak.a_name IS NOT NULL,
-                                 k.k_name = ak.a_name)) AS r (rank, key, shared, equal)
-                         WHERE r.shared
-                         ORDER BY r.rank
-                         LIMIT 1
+                        -- the highest-ranked key both have (none: not a candidate)
+                        SELECT CASE
+                                   WHEN ak.ext_shared THEN 1
+                                   WHEN k.k_fqdn IS NOT NULL AND ak.a_fqdn IS NOT NULL THEN 2
+                                   WHEN k.k_short IS NOT NULL AND ak.a_short IS NOT NULL THEN 3
+                                   WHEN k.k_ip IS NOT NULL AND ak.a_ip IS NOT NULL THEN 4
+                                   WHEN k.k_type IS NOT NULL AND ak.a_type IS NOT NULL AND k.k_name IS NOT NULL
+                                        AND ak.a_name IS NOT NULL THEN 5
+                                   WHEN k.k_name IS NOT NULL AND ak.a_name IS NOT NULL THEN 6
+                               END AS rank
+                     ) AS rk
+                     CROSS JOIN LATERAL (
+                        -- that key, and whether the two are equal on it
+                        SELECT rk.rank,
+                               CASE rk.rank
+                                   WHEN 1 THEN 'external_id'
+                                   WHEN 2 THEN 'fqdn=' || k.k_fqdn
+                                   WHEN 3 THEN 'hostname=' || k.k_short
+                                   WHEN 4 THEN 'ip_address=' || host(k.k_ip)
+                                   WHEN 5 THEN 'name+asset_type=' || k.k_name || '+' || k.k_type
+                                   ELSE 'name=' || k.k_name
+                               END AS key,
+                               CASE rk.rank
+                                   WHEN 1 THEN NOT ak.ext_differs
+                                   WHEN 2 THEN k.k_fqdn = ak.a_fqdn
+                                   WHEN 3 THEN k.k_short = ak.a_short
+                                   WHEN 4 THEN k.k_ip = ak.a_ip
+                                   WHEN 5 THEN k.k_name = ak.a_name AND k.k_type = ak.a_type
+                                   ELSE k.k_name = ak.a_name
+                               END AS equal
+                         WHERE rk.rank IS NOT NULL
                      ) AS v
                   ) AS d
              ) AS h
