@@ -1093,7 +1093,8 @@ AS $function$
                     ON a.client_account_id = p.dw_client_account_id
                    AND a.id = p.asset_id
                    AND a.client_account_id OPERATOR(migration.===) $1
-                 CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), p.fields, $6) AS f
+                 CROSS JOIN LATERAL (SELECT to_jsonb(a) AS asset OFFSET 0) AS aj
+                 CROSS JOIN LATERAL discovery._field_changes(aj.asset, p.fields, $6) AS f
                  WHERE p.matched_existing AND p.handles
               ) AS c
              ORDER BY c.asset_id, c.field, c.row_number DESC
@@ -3235,7 +3236,8 @@ BEGIN
             WITH changes AS (
                 SELECT $3 AS asset_id, f.field, f.old_value, f.new_value, $4 AS raw_import_record_id
                   FROM migration.assets AS a
-                 CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), $5, 'refresh') AS f
+                 CROSS JOIN LATERAL (SELECT to_jsonb(a) AS asset OFFSET 0) AS aj
+                 CROSS JOIN LATERAL discovery._field_changes(aj.asset, $5, 'refresh') AS f
                  WHERE a.client_account_id = $1
                    AND a.id = $3
             ),
@@ -4550,6 +4552,9 @@ comment on discovery._plan_and_changes_sql(): The first part of create_assets_fr
 dry run and its real run: the plan (discovery._plan_assets) and the
 changes matched records make to existing assets (per asset and field, the
 value of the last record by row_number), as the CTEs "plan" and "changes".
+Each asset is turned into jsonb once (the fenced aj): discovery._field_changes
+is inlined, and given to_jsonb(a) itself it converted the whole asset again
+for every field of the record (0.5 ms per matched record).
 Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
 $6 p_on_match. The plan carries the tenant as a column
 (dw_client_account_id): the statements that find a planned record or asset
