@@ -441,10 +441,20 @@ def drop_database(server_url: str, name: str) -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+_TEMPLATE_LOCK = 0x6477_7465_6d70_6c74  # "dwtemplt": one template migrated at a time on a cluster
+
+
 def migrate_template(server_url: str, url: str) -> None:
-    """Migrate the template; on a cluster, distribute it too."""
-    migrate(url)
-    if on_citus(server_url):
+    """Migrate the template; on a cluster, distribute it too. On a cluster the
+    xdist workers migrate their templates one at a time: Citus propagates the
+    role grants of sql/grants.sql to every node, and two at once failed there
+    with "tuple concurrently updated"."""
+    if not on_citus(server_url):
+        migrate(url)
+        return
+    with psycopg.connect(server_url, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s::bigint)", (_TEMPLATE_LOCK,))
+        migrate(url)
         citus.distribute(url, shard_count=int(os.environ.get("DISCOVERY_CITUS_SHARD_COUNT", "4")))
 
 
