@@ -119,8 +119,7 @@ BEGIN
             WITH changes AS (
                 SELECT $3 AS asset_id, f.field, f.old_value, f.new_value, $4 AS raw_import_record_id
                   FROM migration.assets AS a
-                 CROSS JOIN LATERAL (SELECT to_jsonb(a) AS asset OFFSET 0) AS aj
-                 CROSS JOIN LATERAL discovery._field_changes(aj.asset, $5, 'refresh') AS f
+                 CROSS JOIN LATERAL discovery._field_changes(to_jsonb(a), $5, 'refresh') AS f
                  WHERE a.client_account_id = $1
                    AND a.id = $3
             ),
