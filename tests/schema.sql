@@ -2519,6 +2519,9 @@ BEGIN
            AND f.id = v_flow.id;
         PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_flow.id);
     END IF;
+    -- On Citus the wiring noted by the assets' statement and wired by the raw
+    -- records' is checked now rather than at COMMIT (migration 0010).
+    PERFORM migration.check_settled_wiring(p_client_account_id);
 
     RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
 END
@@ -3130,6 +3133,7 @@ BEGIN
         WHEN SQLSTATE 'WR900' THEN
             NULL;
     END;
+    PERFORM migration.check_settled_wiring(p_client_account_id);  -- see create_assets_from_discovery
     RETURN v_result;
 END
 $function$
@@ -3268,6 +3272,7 @@ BEGIN
        AND c.id = v_conflict.id;
 
     PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_conflict.discovery_flow_id);
+    PERFORM migration.check_settled_wiring(p_client_account_id);  -- see create_assets_from_discovery
     RETURN v_asset_id;
 END
 $function$
@@ -3698,6 +3703,7 @@ BEGIN
         WHEN SQLSTATE 'WR900' THEN
             NULL;
     END;
+    PERFORM migration.check_settled_wiring(p_client_account_id);  -- see create_assets_from_discovery
     RETURN v_result;
 END
 $function$
@@ -3986,6 +3992,41 @@ BEGIN
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
+CREATE OR REPLACE FUNCTION migration.check_settled_wiring(p_client_account_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    v_table oid;
+    v_constraint text;
+BEGIN
+    IF pg_catalog.current_setting('discovery_wiring.noted_tenants', TRUE)
+       IS DISTINCT FROM p_client_account_id::text || ' ' THEN
+        RETURN;
+    END IF;
+    -- the table the check is queued on: on a Citus worker, the tenant's shard
+    SELECT p.tableoid
+      INTO v_table
+      FROM migration.wiring_checks_pending AS p
+     WHERE p.client_account_id = p_client_account_id
+       AND p.transaction_id = pg_catalog.pg_current_xact_id()
+       AND p.live_notes = 0;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT pg_catalog.quote_ident(c.conname)
+      INTO STRICT v_constraint
+      FROM pg_catalog.pg_constraint AS c
+     WHERE c.conrelid = v_table
+       AND c.contype = 't'
+       AND c.conname LIKE 'assets\_flow\_based\_wired%';
+    EXECUTE 'SET CONSTRAINTS migration.' || v_constraint || ' IMMEDIATE';
+    EXECUTE 'SET CONSTRAINTS migration.' || v_constraint || ' DEFERRED';
+END
+$function$
+-- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION migration.forget_wired(p_client_account_id uuid, p_asset_ids uuid[])
  RETURNS void
  LANGUAGE plpgsql
@@ -4116,6 +4157,7 @@ AS $function$
 DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
     v_noted bigint;
+    v_tenants text := coalesce(pg_catalog.current_setting('discovery_wiring.noted_tenants', TRUE), '');
 BEGIN
     INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
     SELECT p_client_account_id, v_xid, u.id
@@ -4127,6 +4169,10 @@ BEGIN
     VALUES (p_client_account_id, v_xid, v_noted)
     ON CONFLICT (client_account_id, transaction_id)
     DO UPDATE SET live_notes = p.live_notes + excluded.live_notes;
+    IF strpos(v_tenants, p_client_account_id::text) = 0 THEN
+        PERFORM pg_catalog.set_config('discovery_wiring.noted_tenants',
+                                      v_tenants || p_client_account_id::text || ' ', TRUE);
+    END IF;
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner

@@ -299,6 +299,76 @@ def test_wiring_undone_by_a_rolled_back_savepoint_is_rejected(conn, sides, write
     error = expect_rejected_at_commit(conn, WIRED)
     assert str(asset_id) in str(error)
 
+
+# An API writer runs its tenant's settled check before it returns (migration
+# 0010: on Citus, COMMIT then has no check left to run); it must change what
+# is rejected, and when, in no way. repair_wiring is the writer here: it ends
+# as every writer does.
+REPAIR = "select discovery.repair_wiring(%s, %s, false)"
+
+
+def test_an_unwired_asset_noted_after_an_api_call_checked_the_tenant_is_rejected(conn, sides, writer):
+    """The API call runs the tenant's check (every note wired) and removes
+    its pending row; a note made after the call queues a new check."""
+    a = sides["a"]
+    wired, unwired = uuid.uuid4(), uuid.uuid4()
+    become(conn, writer)
+    error = expect_rejected_at_commit(conn, WIRED, insert_asset(a, wired, raw_id=a.free_record_id),
+                                      point_back(a, a.free_record_id, wired), (REPAIR, (*a.tenant,)),
+                                      insert_asset(a, unwired))
+    assert str(unwired) in str(error)
+
+
+def test_an_api_call_leaves_another_tenants_unwired_notes_to_commit(conn, sides, writer):
+    """Tenant B's note is live when an API call for A (whose notes are all
+    wired) returns: the call must not fire B's check early, which would
+    reject there what the caller may still wire by hand before COMMIT."""
+    a, b = sides["a"], sides["b"]
+    wired, b_unwired = uuid.uuid4(), uuid.uuid4()
+    become(conn, writer)
+    conn.execute(*insert_asset(a, wired, raw_id=a.free_record_id))
+    conn.execute(*point_back(a, a.free_record_id, wired))
+    conn.execute(*insert_asset(b, b_unwired, raw_id=b.free_record_id))
+    conn.execute(REPAIR, (*a.tenant,))  # A's pending row counts no live note; B's counts one
+    conn.execute(*point_back(b, b.free_record_id, b_unwired))
+    conn.commit()
+    conn.execute("reset role")
+    assert val(conn, "select asset_id from migration.raw_import_records where id = %s", (b.free_record_id,)) \
+        == b_unwired
+
+
+def test_the_settled_check_keeps_the_callers_constraint_mode(conn, sides):
+    """The call fires the tenant's check with SET CONSTRAINTS … IMMEDIATE and
+    sets it back to DEFERRED: a note made after the call is still checked at
+    COMMIT, not at the end of its statement."""
+    a = sides["a"]
+    first, second = uuid.uuid4(), uuid.uuid4()
+    second_record = add_raw_records(conn, a.tenant, a.flow.data_import_id, [{"hostname": "second"}])
+    assert second_record == 1
+    conn.commit()
+    record_id = raw_records(conn, a.flow.data_import_id)[-1]["id"]
+    conn.execute(*insert_asset(a, first, raw_id=a.free_record_id))
+    conn.execute(*point_back(a, a.free_record_id, first))
+    conn.execute(REPAIR, (*a.tenant,))
+    conn.execute(*insert_asset(a, second, raw_id=record_id))  # unwired until the next statement
+    conn.execute(*point_back(a, record_id, second))
+    conn.commit()
+    assert val(conn, "select asset_id from migration.raw_import_records where id = %s", (record_id,)) == second
+
+
+def test_create_assets_leaves_its_tenant_nothing_to_check_at_commit(conn):
+    """On Citus the assets' statement notes every asset the call creates and
+    the raw records' statement wires them: the call checks the tenant before
+    it returns, so COMMIT runs no check (one server notes nothing)."""
+    tenant = new_tenant(conn)
+    conn.commit()
+    flow, result = run_flow(conn, tenant, [{"hostname": f"h{i}"} for i in range(20)])
+    assert result["created"] == 20
+    assert val(conn, "select count(*) from migration.wiring_checks_pending where client_account_id = %s",
+               (tenant.client_account_id,)) == 0
+    conn.commit()
+    assert wiring_health(conn, tenant)["health_status"] == "healthy"
+
 UNWIRING = {
     "clear asset.raw_import_records_id": lambda a: [
         ("update migration.assets set raw_import_records_id = null where id = %s", (a.asset_id,))],

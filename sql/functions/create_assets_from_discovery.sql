@@ -201,6 +201,9 @@ BEGIN
            AND f.id = v_flow.id;
         PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_flow.id);
     END IF;
+    -- On Citus the wiring noted by the assets' statement and wired by the raw
+    -- records' is checked now rather than at COMMIT (migration 0010).
+    PERFORM migration.check_settled_wiring(p_client_account_id);
 
     RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
 END

@@ -58,6 +58,7 @@ BEGIN
         WHEN SQLSTATE 'WR900' THEN
             NULL;
     END;
+    PERFORM migration.check_settled_wiring(p_client_account_id);  -- see create_assets_from_discovery
     RETURN v_result;
 END
 $$;

@@ -151,6 +151,7 @@ BEGIN
        AND c.id = v_conflict.id;
 
     PERFORM discovery._sync_flow_state(p_client_account_id, p_engagement_id, v_conflict.discovery_flow_id);
+    PERFORM migration.check_settled_wiring(p_client_account_id);  -- see create_assets_from_discovery
     RETURN v_asset_id;
 END
 $$;
