@@ -81,8 +81,22 @@ def cli_part(exe: str, urls: dict[str, str], records: list[dict]) -> dict:
     return out
 
 
+DURABILITY = "SELECT current_setting('fsync') || ' fsync, synchronous_commit ' || current_setting('synchronous_commit')"
+
+
+def durability(url: str) -> dict[str, str]:
+    """fsync and synchronous_commit of each node: a COMMIT's WAL flush is most of its time."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        nodes = {"server": conn.execute(DURABILITY).fetchone()[0]}
+        if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0]:
+            for name, port, result in conn.execute(
+                    "SELECT nodename, nodeport, result FROM run_command_on_workers(%s)", (DURABILITY,)):
+                nodes[f"{name}:{port}"] = result
+    return nodes
+
+
 def commit_part(urls: dict[str, str], records: list[dict], seed: int, runs: int) -> dict:
-    out: dict = {}
+    out: dict = {"durability": {label: durability(url) for label, url in urls.items()}}
     raw: dict = {}
     for label, url in urls.items():
         figures = []
