@@ -53,7 +53,7 @@ BEGIN
                AND c.reverted_at IS NULL
         ),
         per_field AS (
-            SELECT m.asset_id, m.field,
+            SELECT m.asset_id, $1::uuid AS dw_client_account_id, m.field,
                    (array_agg(m.old_value ORDER BY m.changed_at, m.id))[1] AS first_old,
                    (array_agg(m.new_value ORDER BY m.changed_at DESC, m.id DESC))[1] AS last_new,
                    min(m.changed_at) AS first_at,
@@ -66,8 +66,8 @@ BEGIN
                    d.current IS NOT DISTINCT FROM p.last_new
                    AND NOT EXISTS (
                        SELECT FROM migration.asset_changes AS o
-                        WHERE o.client_account_id = $1
-                          AND o.asset_id = p.asset_id
+                        WHERE o.asset_id = p.asset_id
+                          AND o.client_account_id OPERATOR(migration.===) $1
                           AND o.field = p.field
                           AND o.changed_at >= p.first_at
                           AND o.id <> ALL (p.change_ids)
@@ -75,13 +75,14 @@ BEGIN
                           AND num_nonnulls(o.run_id, o.conflict_id, o.raw_import_record_id) > 0) AS revertible
               FROM per_field AS p
               JOIN migration.assets AS a
-                ON a.client_account_id = $1
+                ON a.client_account_id = p.dw_client_account_id
                AND a.id = p.asset_id
+               AND a.client_account_id OPERATOR(migration.===) $1
              CROSS JOIN LATERAL (
                 SELECT CASE
                            WHEN p.field LIKE 'custom\_attributes.%%' THEN a.custom_attributes -> substr(p.field, 19)
                            WHEN p.field LIKE 'external\_ids.%%' THEN a.external_ids -> substr(p.field, 14)
-                           ELSE nullif(to_jsonb(a) -> p.field, 'null'::jsonb)
+                           ELSE nullif(CASE p.field %s END, 'null'::jsonb)
                        END AS current
              ) AS d
         ),
@@ -95,16 +96,24 @@ BEGIN
         marked AS (
             UPDATE migration.asset_changes AS c
                SET reverted_at = $4
-              FROM judged AS j
-             WHERE c.client_account_id = $1
-               AND c.id = ANY (j.change_ids)
-               AND j.revertible
+              FROM (SELECT j.dw_client_account_id, u.id
+                      FROM judged AS j
+                     CROSS JOIN LATERAL unnest(j.change_ids) AS u (id)
+                     WHERE j.revertible
+                    OFFSET 0) AS x
+             WHERE c.client_account_id = x.dw_client_account_id
+               AND c.id = x.id
+               AND c.client_account_id OPERATOR(migration.===) $1
             RETURNING 1
         )
         SELECT (SELECT count(*) FROM marked),
                (SELECT coalesce(sum(cardinality(j.change_ids)), 0) FROM judged AS j WHERE NOT j.revertible)
           FROM (SELECT count(*) FROM logged) AS written
-    $revert$, discovery._apply_changes_sql('$1', '$2', '$4', 'NULL::uuid', 'NULL::uuid'))
+    $revert$,
+        -- the field's column alone (to_jsonb(a) converted the whole asset for each field)
+        (SELECT string_agg(format('WHEN %L THEN to_jsonb(a.%I)', c.name, c.name), ' ')
+           FROM unnest(discovery._asset_columns()) AS c (name)),
+        discovery._apply_changes_sql('$1', '$2', '$4', 'NULL::uuid', 'NULL::uuid'))
     INTO v_reverted, v_kept
     USING p_client_account_id, p_engagement_id, v_records, v_now;
 
