@@ -1390,17 +1390,34 @@ CREATE OR REPLACE FUNCTION discovery._raw_data_keys(p_client_account_id uuid, p_
  STABLE
 AS $function$
 DECLARE
+    v_seed text[];
     v_keys text[];
 BEGIN
-    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-      FROM (SELECT DISTINCT k.key
+    SELECT coalesce(array_agg(k.key), '{}') INTO v_seed
+      FROM (SELECT r.raw_data
               FROM migration.raw_import_records AS r
-             CROSS JOIN LATERAL jsonb_object_keys(r.raw_data) AS k (key)
              WHERE r.data_import_id = p_data_import_id
                AND NOT r.is_processed
                AND r.client_account_id OPERATOR(migration.===) p_client_account_id
                AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
-               AND jsonb_typeof(r.raw_data) = 'object') AS d;
+               AND jsonb_typeof(r.raw_data) = 'object'
+             LIMIT 1) AS s
+     CROSS JOIN LATERAL jsonb_object_keys(s.raw_data) AS k (key);
+
+    SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
+      FROM (SELECT u.key FROM unnest(v_seed) AS u (key)
+            UNION
+            SELECT k.key
+              FROM (SELECT r.raw_data - v_seed AS rest
+                      FROM migration.raw_import_records AS r
+                     WHERE r.data_import_id = p_data_import_id
+                       AND NOT r.is_processed
+                       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
+                       AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
+                       AND jsonb_typeof(r.raw_data) = 'object'
+                    OFFSET 0) AS x
+             CROSS JOIN LATERAL jsonb_object_keys(x.rest) AS k (key)
+             WHERE x.rest <> '{}'::jsonb) AS d;
     RETURN v_keys;
 END
 $function$
@@ -4664,9 +4681,16 @@ cleanse_records (every unprocessed record) and _plan_assets (only those not
 cleansed yet: p_uncleansed_only). The records come from the partial index
 of unprocessed records, the tenant pinned (migration.===, never an index
 condition: with the tenant as one, the import's processed records were
-walked too). The keys are hashed, then sorted once each:
-array_agg(DISTINCT) sorted every key of every record (1.07 s against
-0.66 s for 100,000 records of 20 keys).
+walked too).
+
+Shape: the keys of one record in scope, then one pass that removes those
+keys from every record (jsonb - text[]) and lists only what is left. The
+records of a file share their keys, so the pass lists nothing per record
+and its cost is linear whatever the statistics say. Listing every key of
+every record (20 per record) and removing the duplicates was a sort of 20
+million keys at 1,000,000 records whenever the planner believed the import
+small (its statistics do not know a new import): 18.8 s (9.6 s hashed),
+against 2.5 s now; 100,000 records: 1.2 s against 0.2 s.
 comment on discovery._refresh_statistics(regclass): Refreshes the planner's statistics of p_table inside the caller's
 transaction, so that the caller's next statements, and every query of the
 tenant after COMMIT, are planned for the rows just written rather than for

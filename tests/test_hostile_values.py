@@ -242,6 +242,45 @@ def test_records_with_thousands_of_keys_are_cleansed_like_narrow_ones(conn, app_
     assert sparse == {"aa_2999": "last", "zz_text": "z"}
 
 
+KEYS_LATE = [
+    {"hostname": "first-few-keys"},
+    {"hostname": "second", "Operating System": " linux ", "zz_only_here": "x"},
+    {},
+    {"HOSTNAME": "third-upper", "hostname": "third", "zz_late": 5, "": "unnamed"},
+    {"zz_last": ["a"], "name": "fourth"},
+]
+
+
+@pytest.mark.parametrize("cleanse_first", [False, True], ids=["create", "cleanse-then-create"])
+def test_keys_first_seen_late_in_a_batch_are_cleansed_as_in_a_batch_of_one(conn, app_conn, cleanse_first):
+    """The batch's keys are those of its first record plus whatever later
+    records carry beyond them: each record's asset and warnings are what the
+    same record alone gives."""
+    client_account_id = uuid.uuid4()
+    with unchanged(conn, outside=client_account_id):
+        tenant = new_tenant(app_conn, client_account_id)
+        flow, result = run_flow(app_conn, tenant, KEYS_LATE, cleanse=cleanse_first)
+        app_conn.commit()
+    batch = {r["row_number"]: r for r in records_of(app_conn, tenant, flow.data_import_id)}
+    assert len(batch) == len(KEYS_LATE) and result["created"] == 4, result
+    for i, raw in enumerate(KEYS_LATE, start=1):
+        alone_tenant, _, _, (alone,) = import_as_app(conn, app_conn, [raw])
+        assert (batch[i]["processing_status"], batch[i]["validation_errors"]) == \
+            (alone["processing_status"], alone["validation_errors"]), raw
+        if alone["asset_id"] is None:
+            assert batch[i]["asset_id"] is None, raw
+            continue
+        got = get_asset(app_conn, tenant, batch[i]["asset_id"])["asset"]
+        want = get_asset(app_conn, alone_tenant, alone["asset_id"])["asset"]
+        fields = ("name", "hostname", "fqdn", "operating_system", "custom_attributes")
+        assert {f: got[f] for f in fields} == {f: want[f] for f in fields}, raw
+    attributes = {r: get_asset(app_conn, tenant, batch[r]["asset_id"])["asset"]["custom_attributes"]
+                  for r in (2, 4, 5)}
+    assert attributes[2] == {"zz_only_here": "x", "Operating System": "linux"}
+    assert attributes[4]["zz_late"] == 5 and attributes[4]["unnamed_column"] == "unnamed"
+    assert attributes[5] == {"zz_last": ["a"]}
+
+
 @pytest.mark.parametrize("invisible", ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"])
 @pytest.mark.parametrize("key", ["hostname", "name", "fqdn"])
 def test_an_invisible_character_inside_a_name_is_no_other_identity(conn, app_conn, invisible, key):
