@@ -4690,7 +4690,7 @@ and its cost is linear whatever the statistics say. Listing every key of
 every record (20 per record) and removing the duplicates was a sort of 20
 million keys at 1,000,000 records whenever the planner believed the import
 small (its statistics do not know a new import): 18.8 s (9.6 s hashed),
-against 2.5 s now; 100,000 records: 1.2 s against 0.2 s.
+against 2.5 s now; 100,000 records: 1.1-1.7 s against 0.25-0.28 s.
 comment on discovery._refresh_statistics(regclass): Refreshes the planner's statistics of p_table inside the caller's
 transaction, so that the caller's next statements, and every query of the
 tenant after COMMIT, are planned for the rows just written rather than for
