@@ -1390,32 +1390,27 @@ CREATE OR REPLACE FUNCTION discovery._raw_data_keys(p_client_account_id uuid, p_
  STABLE
 AS $function$
 DECLARE
-    v_seed text[];
     v_keys text[];
 BEGIN
-    SELECT coalesce(array_agg(k.key), '{}') INTO v_seed
-      FROM (SELECT r.raw_data
-              FROM migration.raw_import_records AS r
-             WHERE r.data_import_id = p_data_import_id
-               AND NOT r.is_processed
-               AND r.client_account_id OPERATOR(migration.===) p_client_account_id
-               AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
-               AND jsonb_typeof(r.raw_data) = 'object'
-             LIMIT 1) AS s
-     CROSS JOIN LATERAL jsonb_object_keys(s.raw_data) AS k (key);
-
+    WITH scope AS NOT MATERIALIZED (
+        SELECT r.raw_data
+          FROM migration.raw_import_records AS r
+         WHERE r.data_import_id = p_data_import_id
+           AND NOT r.is_processed
+           AND r.client_account_id OPERATOR(migration.===) p_client_account_id
+           AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
+           AND jsonb_typeof(r.raw_data) = 'object'
+    ),
+    seed AS MATERIALIZED (
+        SELECT coalesce(array_agg(k.key), '{}') AS keys
+          FROM (SELECT s.raw_data FROM scope AS s LIMIT 1) AS s
+         CROSS JOIN LATERAL jsonb_object_keys(s.raw_data) AS k (key)
+    )
     SELECT array_agg(d.key ORDER BY d.key) INTO v_keys
-      FROM (SELECT u.key FROM unnest(v_seed) AS u (key)
+      FROM (SELECT u.key FROM seed CROSS JOIN LATERAL unnest(seed.keys) AS u (key)
             UNION
             SELECT k.key
-              FROM (SELECT r.raw_data - v_seed AS rest
-                      FROM migration.raw_import_records AS r
-                     WHERE r.data_import_id = p_data_import_id
-                       AND NOT r.is_processed
-                       AND r.client_account_id OPERATOR(migration.===) p_client_account_id
-                       AND (NOT p_uncleansed_only OR r.cleansed_data IS NULL)
-                       AND jsonb_typeof(r.raw_data) = 'object'
-                    OFFSET 0) AS x
+              FROM (SELECT s.raw_data - seed.keys AS rest FROM scope AS s CROSS JOIN seed OFFSET 0) AS x
              CROSS JOIN LATERAL jsonb_object_keys(x.rest) AS k (key)
              WHERE x.rest <> '{}'::jsonb) AS d;
     RETURN v_keys;
@@ -4683,8 +4678,9 @@ of unprocessed records, the tenant pinned (migration.===, never an index
 condition: with the tenant as one, the import's processed records were
 walked too).
 
-Shape: the keys of one record in scope, then one pass that removes those
-keys from every record (jsonb - text[]) and lists only what is left. The
+Shape (one statement, the scope written once): the keys of one record in
+scope, then one pass that removes those keys from every record
+(jsonb - text[]) and lists only what is left. The
 records of a file share their keys, so the pass lists nothing per record
 and its cost is linear whatever the statistics say. Listing every key of
 every record (20 per record) and removing the duplicates was a sort of 20
