@@ -18,6 +18,11 @@
 #                                     (CTE subplans, an INSERT..SELECT's per-shard results) when the
 #                                     statement ends, as PostgreSQL drops a CTE's tuplestore; stock
 #                                     Citus removes them at COMMIT (89-158 MB for a 100,000-record call).
+#   remove-empty-results-directory-when-delegated-call-returns.patch
+#                                     when a force-delegated call returns, the worker removes the
+#                                     transaction's results directory it created if it is empty (its
+#                                     files went at each statement's end); stock Citus removes it at
+#                                     COMMIT: 0.5 ms on ext4, about as much as the COMMIT's WAL flush.
 #
 # Idempotent: does nothing when citus.so of this version, with these patches, is already
 # installed for the PostgreSQL major version (PG_MAJOR, default: the one of the

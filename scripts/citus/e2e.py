@@ -19,14 +19,17 @@ the plain one is migrated by the CLI. Steps, each reported as PASS/FAIL:
    that holds the tenant's shards, each API call is pushed down as it was sent
    (``SELECT … discovery.<function>(…)``), and there is one BEGIN and one
    COMMIT and nothing else.
-3. Four tenants run the sample at once (one session each): each ends, row by
+3. The same flow left open: before its COMMIT, the tenant's worker holds no
+   intermediate results of it (no file, no directory), so that the COMMIT
+   has nothing to remove there.
+4. Four tenants run the sample at once (one session each): each ends, row by
    row, with the outcome of the quick-start tenant on one server, and each
    session's commands went to its tenant's worker alone (as in 2).
-4. Two callers on one flow at once, one delegated and one whose call is not
+5. Two callers on one flow at once, one delegated and one whose call is not
    (arguments as expressions: the function runs on the coordinator and
    reaches the worker statement by statement): they end, row by row, as one
    serial caller on one server (the tenant lock is a row lock on the worker).
-5. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
+6. ``repair --all --apply --validate`` passes (the NOT VALID keys validate).
 
 Exit status 0 when every step passed.
 """
@@ -317,6 +320,24 @@ def check_delegation(citus_url: str) -> None:
     check_one_worker(citus_url, tenant, logged_flow(citus_url, tenant, extra_calls=True), "delegation")
 
 
+def check_nothing_left_for_commit(citus_url: str) -> None:
+    """A tenant's whole flow, left open: before its COMMIT, the tenant's worker
+    holds no intermediate results of it (their files went at each statement's
+    end, their directory when the delegated call returned), so that COMMIT has
+    only the worker's own commit to do (build.sh's patches)."""
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    holder = tenant_worker(citus_url, tenant.client_account_id)
+    host, port = holder.rsplit(":", 1)
+    worker_url = psycopg.conninfo.make_conninfo(citus_url, host=host, port=port)
+    with psycopg.connect(citus_url) as conn, psycopg.connect(worker_url, autocommit=True) as worker:
+        _sample_flow(DiscoveryClient(conn), tenant)
+        left = [row[0] for row in worker.execute(
+            "SELECT d FROM pg_ls_dir('base/pgsql_job_cache') AS d ORDER BY d")]
+        conn.commit()
+    check(not left, f"before COMMIT: no intermediate results left on the tenant's worker {holder}",
+          f"base/pgsql_job_cache holds {left}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--citus-url", required=True)
@@ -329,6 +350,7 @@ def main() -> int:
         check_delegation(args.citus_url)
     except psycopg.Error as exc:
         check(False, "delegation: a tenant's whole flow", f"[{exc.sqlstate}] {exc}".replace("\n", "\n      "))
+    check_nothing_left_for_commit(args.citus_url)
     check_parallel_tenants(args.citus_url, args.plain_url)
     check_call_shapes(args.citus_url, args.plain_url)
     check_repair(args.cli, args.citus_url)
