@@ -12,8 +12,9 @@ citus distribute``). Two parts, on each database:
    outcome row by row (scripts/citus/e2e.py: every record with its status,
    cleansed data and linked asset, every asset, the counters) must be equal.
 2. ``commit``: the benchmark's ``api`` variant: a fresh tenant loaded through
-   the API and committed, then ``create_assets_from_discovery`` timed apart
-   from its ``COMMIT`` (where deferred wiring checks would run).
+   the API and committed, a CHECKPOINT on every node, then
+   ``create_assets_from_discovery`` timed apart from its ``COMMIT`` (where
+   deferred wiring checks would run).
    ``--commit-runs`` repeats it (the figures are per run).
 
 Prints one JSON object on stdout (progress on stderr); exit status 1 when the
@@ -95,6 +96,35 @@ def durability(url: str) -> dict[str, str]:
     return nodes
 
 
+def checkpoint_nodes(url: str) -> None:
+    """CHECKPOINT on the server, and on each worker of a Citus coordinator
+    (untimed, before each call): a COMMIT is mostly its WAL flush, which shares
+    the disk with whatever is being written then; without it, a run's COMMIT
+    competed with the checkpoint of the runs before it (one server 1.0-1.5 ms,
+    the cluster 3.6-145 ms, in one run of this script on 2026-12-02)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0]:
+            for name, port, ok, result in conn.execute(
+                    "SELECT nodename, nodeport, success, result FROM run_command_on_workers('CHECKPOINT')"):
+                if not ok:
+                    raise RuntimeError(f"CHECKPOINT on {name}:{port}: {result}")
+
+
+def read_only_commit_ms(conn: psycopg.Connection, t: dict, repeats: int = 200) -> float:
+    """Median COMMIT after a read call (wiring_health) of the tenant: no WAL to
+    flush, so on the cluster this is the coordinator's round trip to the
+    worker, the part of a COMMIT that one server does not have."""
+    times = []
+    for _ in range(repeats):
+        conn.execute("SELECT discovery.wiring_health(p_client_account_id => %s, p_engagement_id => %s)",
+                     (t["client_account_id"], t["engagement_id"])).fetchone()
+        t0 = time.perf_counter()
+        conn.commit()
+        times.append(time.perf_counter() - t0)
+    return round(sorted(times)[len(times) // 2] * 1000, 3)
+
+
 def commit_part(urls: dict[str, str], records: list[dict], seed: int, runs: int) -> dict:
     out: dict = {"durability": {label: durability(url) for label, url in urls.items()}}
     raw: dict = {}
@@ -104,8 +134,11 @@ def commit_part(urls: dict[str, str], records: list[dict], seed: int, runs: int)
             with psycopg.connect(url) as conn:
                 log(f"commit: loading a tenant ({label}, run {i + 1})")
                 t = bench.load_tenant(conn, "citus_commit", records, seed)
+                checkpoint_nodes(url)
                 log(f"commit: create_assets_from_discovery + COMMIT ({label}, run {i + 1})")
                 figures.append(bench.run_api(conn, t, []))
+                if i == runs - 1:
+                    out.setdefault("read_only_commit_ms_median", {})[label] = read_only_commit_ms(conn, t)
         raw[label] = figures
         # COMMIT takes about a millisecond: to a tenth of one (the ratio from the unrounded times)
         out[label] = [{k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()} for f in figures]
