@@ -85,30 +85,33 @@ def cli_part(exe: str, urls: dict[str, str], records: list[dict]) -> dict:
 DURABILITY = "SELECT current_setting('fsync') || ' fsync, synchronous_commit ' || current_setting('synchronous_commit')"
 
 
-def durability(url: str) -> dict[str, str]:
-    """fsync and synchronous_commit of each node: a COMMIT's WAL flush is most of its time."""
+def on_every_node(url: str, command: str) -> dict[str, str]:
+    """``command`` on the server, and on each worker of a Citus coordinator:
+    each node's result ("server" for the one the URL names)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        nodes = {"server": conn.execute(DURABILITY).fetchone()[0]}
+        cur = conn.execute(command)
+        nodes = {"server": cur.fetchone()[0] if cur.description else cur.statusmessage}
         if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0]:
-            for name, port, result in conn.execute(
-                    "SELECT nodename, nodeport, result FROM run_command_on_workers(%s)", (DURABILITY,)):
+            for name, port, ok, result in conn.execute(
+                    "SELECT nodename, nodeport, success, result FROM run_command_on_workers(%s)", (command,)):
+                if not ok:
+                    raise RuntimeError(f"{command} on {name}:{port}: {result}")
                 nodes[f"{name}:{port}"] = result
     return nodes
 
 
+def durability(url: str) -> dict[str, str]:
+    """fsync and synchronous_commit of each node: a COMMIT's WAL flush is most of its time."""
+    return on_every_node(url, DURABILITY)
+
+
 def checkpoint_nodes(url: str) -> None:
-    """CHECKPOINT on the server, and on each worker of a Citus coordinator
-    (untimed, before each call): a COMMIT is mostly its WAL flush, which shares
-    the disk with whatever is being written then; without it, a run's COMMIT
-    competed with the checkpoint of the runs before it (one server 1.0-1.5 ms,
-    the cluster 3.6-145 ms, in one run of this script on 2026-12-02)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CHECKPOINT")
-        if conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()[0]:
-            for name, port, ok, result in conn.execute(
-                    "SELECT nodename, nodeport, success, result FROM run_command_on_workers('CHECKPOINT')"):
-                if not ok:
-                    raise RuntimeError(f"CHECKPOINT on {name}:{port}: {result}")
+    """CHECKPOINT on every node (untimed, before each call): a COMMIT is mostly
+    its WAL flush, which shares the disk with whatever is being written then;
+    without it, a run's COMMIT competed with the checkpoint of the runs before
+    it (one server 1.0-1.5 ms, the cluster 3.6-145 ms, in one run of this
+    script on 2026-12-02)."""
+    on_every_node(url, "CHECKPOINT")
 
 
 def read_only_commit_ms(conn: psycopg.Connection, t: dict, repeats: int = 200) -> float:
