@@ -79,7 +79,6 @@ constraint migration.import_field_mappings.import_field_mappings_status_check CH
 constraint migration.import_field_mappings.import_field_mappings_unit_check CHECK ((unit = ANY (ARRAY['B'::text, 'KB'::text, 'KiB'::text, 'MB'::text, 'MiB'::text, 'GB'::text, 'GiB'::text, 'TB'::text, 'TiB'::text])))
 constraint migration.raw_import_records.raw_import_records_asset_fkey FOREIGN KEY (client_account_id, engagement_id, asset_id) REFERENCES migration.assets(client_account_id, engagement_id, id) NOT VALID (not valid)
 constraint migration.raw_import_records.raw_import_records_data_import_fkey FOREIGN KEY (client_account_id, engagement_id, data_import_id) REFERENCES migration.data_imports(client_account_id, engagement_id, id)
-constraint migration.raw_import_records.raw_import_records_engagement_fkey FOREIGN KEY (client_account_id, engagement_id) REFERENCES migration.engagements(client_account_id, id)
 constraint migration.raw_import_records.raw_import_records_master_flow_fkey FOREIGN KEY (client_account_id, engagement_id, master_flow_id) REFERENCES migration.crewai_flow_state_extensions(client_account_id, engagement_id, flow_id)
 constraint migration.raw_import_records.raw_import_records_pkey PRIMARY KEY (client_account_id, id)
 constraint migration.raw_import_records.raw_import_records_processing_status_check CHECK ((processing_status = ANY (ARRAY['created'::text, 'matched'::text, 'conflict'::text, 'invalid'::text, 'discarded'::text])))
