@@ -143,6 +143,14 @@ CROSS_TENANT = {
         "insert into migration.raw_import_records (client_account_id, engagement_id, data_import_id,"
         " row_number, raw_data) values (%s, %s, %s, 99, '{}')",
         (*s["a"].tenant, s["sibling"].flow.data_import_id)),
+    # a record's engagement is held by its data-import key alone (migration 0011)
+    "raw record moved to another engagement of its client": lambda s: (
+        "update migration.raw_import_records set engagement_id = %s where id = %s",
+        (s["sibling"].tenant.engagement_id, s["a"].free_record_id)),
+    "raw record of an engagement that does not exist": lambda s: (
+        "insert into migration.raw_import_records (client_account_id, engagement_id, data_import_id,"
+        " row_number, raw_data) values (%s, gen_random_uuid(), %s, 99, '{}')",
+        (s["a"].tenant.client_account_id, s["a"].flow.data_import_id)),
     "raw.master_flow_id -> master flow of another client": lambda s: (
         "update migration.raw_import_records set master_flow_id = %s where id = %s",
         (s["b"].flow.master_flow_id, s["a"].free_record_id)),
