@@ -11,7 +11,8 @@
 -- the CLI, alternating with and without it in one database: 22.9 and 21.3 s
 -- with, 22.1 and 20.8 s without (loading 3.8-4.1 s against 3.4-3.5 s).
 -- A record written with an engagement that is not its data import's is still
--- refused (23503), naming raw_import_records_data_import_fkey.
+-- refused (23503), by the data-import key (and, when it carries a master
+-- flow, by the master-flow key too).
 -- depends: 0010_wiring_check_in_the_call
 
 ALTER TABLE migration.raw_import_records
