@@ -456,6 +456,8 @@ DECLARE
     v_external text;
     v_problems text;
     v_wide text;
+    v_external_key text;
+    v_object text;
 BEGIN
     WITH source AS (
         -- one row per key of the batch, and per default, with its target
@@ -530,12 +532,15 @@ BEGIN
     ),
     converted AS (
         -- layer d: each non-custom key's value, from its text (c.dw_t) and placeholder flag (c.dw_p)
+        -- (an address with no colon is IPv4 and its own key: migration.ip_key, which checks it again,
+        -- only for IPv6, which may be IPv4-mapped)
         SELECT s.n, format(CASE s.kind
                    WHEN 'external_id' THEN
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= 255 THEN to_jsonb(migration.identity_text(c.%1$s)) END'
                    WHEN 'ip' THEN
                        'CASE WHEN c.%1$s IS NULL OR c.%2$s THEN NULL WHEN migration.is_ip_address(c.%1$s) '
-                       'THEN jsonb_build_object(''primary'', host(migration.ip_key(c.%1$s)), ''addresses'', '
+                       'THEN jsonb_build_object(''primary'', host(CASE WHEN strpos(c.%1$s, '':'') = 0 THEN c.%1$s::inet '
+                       'ELSE migration.ip_key(c.%1$s) END), ''addresses'', '
                        '''[]''::jsonb, ''bad'', ''[]''::jsonb) ELSE discovery._ip_addresses(c.data -> %3$L, %4$L) END'
                    WHEN 'cores' THEN
                        'CASE WHEN NOT c.%2$s AND c.%1$s ~ ''^[0-9]{1,6}(\.0*)?$'' AND c.%1$s::numeric <= 100000 '
@@ -572,43 +577,43 @@ BEGIN
          WHERE s.rank > 1 AND s.constant IS NULL
     ),
     problem_sql AS (
-        SELECT s.n, format(
-                   'CASE WHEN f.%1$s THEN jsonb_build_object(''field'', %2$L, ''error'', '
-                   '''placeholder value, treated as empty'', ''value'', left(f.%3$s, 200), '
-                   '''severity'', ''warning'', ''source'', %4$L) END', s.p, s.target, s.t, s.key) AS expr
+        -- each problem a record can have: when it is reported (cond) and
+        -- the report; a record with no cond true builds no array (below)
+        SELECT s.n, format('f.%s', s.p) AS cond, format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', ''placeholder value, treated as empty'', '
+                   '''value'', left(f.%2$s, 200), ''severity'', ''warning'', ''source'', %3$L)',
+                   s.target, s.t, s.key) AS report
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind <> 'custom'
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN f.%1$s IS NOT NULL AND NOT f.%2$s AND f.%3$s IS NULL THEN jsonb_build_object('
-                   '''field'', %4$L, ''error'', %5$L, ''value'', left(f.%1$s, 200), ''severity'', ''warning'', '
-                   '''source'', %6$L) END', s.t, s.p, s.v, s.target, s.failure, s.key)
+        SELECT s.n, format('f.%1$s IS NOT NULL AND NOT f.%2$s AND f.%3$s IS NULL', s.t, s.p, s.v), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', %2$L, ''value'', left(f.%3$s, 200), '
+                   '''severity'', ''warning'', ''source'', %4$L)', s.target, s.failure, s.t, s.key)
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind NOT IN ('custom', 'ip')
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN jsonb_array_length(f.%1$s -> ''bad'') > 0 THEN jsonb_build_object(''field'', %2$L, '
-                   '''error'', ''not an IPv4 or IPv6 address: '' || (SELECT string_agg(x, '', '') '
-                   'FROM jsonb_array_elements_text(f.%1$s -> ''bad'') AS x), ''value'', left(f.%3$s, 200), '
-                   '''severity'', ''warning'', ''source'', %4$L) END', s.v, s.target, s.t, s.key)
+        SELECT s.n, format('jsonb_array_length(f.%s -> ''bad'') > 0', s.v), format(
+                   'jsonb_build_object(''field'', %2$L, ''error'', ''not an IPv4 or IPv6 address: '' || '
+                   '(SELECT string_agg(x, '', '') FROM jsonb_array_elements_text(f.%1$s -> ''bad'') AS x), '
+                   '''value'', left(f.%3$s, 200), ''severity'', ''warning'', ''source'', %4$L)',
+                   s.v, s.target, s.t, s.key)
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind = 'ip'
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN %1$s IS NOT NULL AND coalesce(%2$s) IS NOT NULL THEN jsonb_build_object(''field'', '
-                   '%3$L, ''error'', %4$L, ''value'', left(%5$s #>> ''{}'', 200), ''severity'', ''warning'', '
-                   '''source'', %6$L) END',
-                   s.value_sql, s.earlier_sql, s.target,
+        SELECT s.n, format('%s IS NOT NULL AND coalesce(%s) IS NOT NULL', s.value_sql, s.earlier_sql), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', %2$L, ''value'', left(%3$s #>> ''{}'', 200), '
+                   '''severity'', ''warning'', ''source'', %4$L)',
+                   s.target,
                    format('also filled by another column; this value is kept in custom_attributes.%s', s.spare_name),
                    s.value_sql, s.key)
           FROM spares AS s
          WHERE s.priority = s.best_priority
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN %1$s IS NOT NULL THEN jsonb_build_object(''field'', %2$L, ''error'', '
+        SELECT s.n, format('%s IS NOT NULL', s.value_sql), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', '
                    '''a column without a name: its value is kept in custom_attributes.unnamed_column'', '
-                   '''value'', left(%1$s #>> ''{}'', 200), ''severity'', ''warning'', ''source'', %3$L) END',
-                   s.value_sql, s.target, s.key)
+                   '''value'', left(%2$s #>> ''{}'', 200), ''severity'', ''warning'', ''source'', %3$L)',
+                   s.target, s.value_sql, s.key)
           FROM sources AS s
          WHERE s.target = 'unnamed_column' AND s.rank = 1
     ),
@@ -648,7 +653,11 @@ BEGIN
                                                              s.spare_name, s.earlier_sql, s.value_sql)))
            FROM spares AS s),
         (SELECT discovery._jsonb_object_sql(array_agg(e.pair)) FROM external_pairs AS e),
-        (SELECT string_agg(p.expr, ', ' ORDER BY p.n) FROM problem_sql AS p),
+        (SELECT format('CASE WHEN (%s) THEN to_jsonb(array_remove(ARRAY[%s]::jsonb[], NULL)) ELSE ''[]''::jsonb END',
+                       string_agg(p.cond, ') OR (' ORDER BY p.n),
+                       string_agg(format('CASE WHEN %s THEN %s END', p.cond, p.report), ', ' ORDER BY p.n))
+           FROM problem_sql AS p
+         HAVING count(*) > 0),
         (SELECT format(
                     'coalesce((SELECT jsonb_object_agg(discovery._field_name(e.key), CASE WHEN jsonb_typeof(e.value) IN '
                     '(''object'', ''array'', ''number'', ''boolean'') THEN e.value ELSE to_jsonb(x.t) END) '
@@ -662,11 +671,27 @@ BEGIN
          HAVING count(*) > 0)
       INTO v_raw, v_texts, v_flags, v_values, v_fields, v_spares, v_external, v_problems, v_wide;
 
+    -- A record's fields: the asset columns and custom attributes, the spare
+    -- values, the wide attributes and the external IDs, each part only when
+    -- the batch has it (a part that is always '{}' still cost a rebuild of
+    -- every record's object).
+    v_external_key := (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1);
+    SELECT coalesce(string_agg(o.part, ' || ' ORDER BY o.n), '''{}''::jsonb') INTO v_object
+      FROM unnest(ARRAY[
+               v_fields, v_spares, coalesce(v_wide, '''{}''::jsonb'),
+               CASE WHEN v_external <> '''{}''::jsonb' OR v_external_key IS NOT NULL THEN format(
+                   'jsonb_build_object(''external_ids'', nullif(jsonb_strip_nulls(%s) || %s, ''{}''::jsonb))',
+                   v_external, CASE WHEN v_external_key IS NULL THEN '''{}''::jsonb'
+                                    ELSE format('coalesce(discovery._external_ids(f.data -> %L), ''{}''::jsonb)',
+                                                v_external_key) END) END
+           ]) WITH ORDINALITY AS o (part, n)
+     WHERE o.part IS NOT NULL AND o.part <> '''{}''::jsonb';
+
     -- The pipeline: raw texts (a), trimmed texts (b), placeholder flags (c),
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %8$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -675,25 +700,15 @@ BEGIN
         'AND NOT migration.is_ip_address(f.dw_fields ->> ''hostname'') '
         'THEN f.dw_fields || jsonb_build_object(''fqdn'', f.dw_fields ->> ''hostname'') '
         'ELSE f.dw_fields END AS fields '
-        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s || %2$s || %12$s || jsonb_build_object(''external_ids'', '
-        'nullif(jsonb_strip_nulls(%3$s) || %4$s, ''{}''::jsonb))) AS dw_fields, '
-        'coalesce(to_jsonb(array_remove(ARRAY[%5$s]::jsonb[], NULL)), ''[]''::jsonb) AS dw_problems '
-        'FROM (SELECT c.*%6$s FROM (SELECT b.*%7$s FROM (SELECT a.*%8$s FROM (SELECT s.*%9$s '
-        'FROM (%10$s) AS s OFFSET 0) AS a OFFSET 0) AS b OFFSET 0) AS c OFFSET 0) AS f OFFSET 0) AS f '
+        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s) AS dw_fields, %2$s AS dw_problems '
+        'FROM (SELECT c.*%3$s FROM (SELECT b.*%4$s FROM (SELECT a.*%5$s FROM (SELECT s.*%6$s '
+        'FROM (%7$s) AS s OFFSET 0) AS a OFFSET 0) AS b OFFSET 0) AS c OFFSET 0) AS f OFFSET 0) AS f '
         'OFFSET 0) AS g',
-        v_fields, v_spares, v_external,
-        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
-             THEN format('coalesce(discovery._external_ids(f.data -> %L), ''{}''::jsonb)',
-                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
-             ELSE '''{}''::jsonb' END,
-        coalesce(v_problems, 'NULL'),
+        v_object, coalesce(v_problems, '''[]''::jsonb'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
         p_input,
-        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
-             THEN format('discovery._external_id_problems(g.data -> %L)',
-                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
-             ELSE '''[]''::jsonb' END,
-        coalesce(v_wide, '''{}''::jsonb'));
+        CASE WHEN v_external_key IS NULL THEN '''[]''::jsonb'
+             ELSE format('discovery._external_id_problems(g.data -> %L)', v_external_key) END);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -961,7 +976,7 @@ CREATE OR REPLACE FUNCTION discovery._is_placeholder(p_value text)
  RETURNS boolean
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-RETURN ((octet_length(p_value) <= 16) AND (lower(p_value) = ANY (ARRAY['n/a'::text, 'na'::text, 'n.a.'::text, 'n.a'::text, '#n/a'::text, '-'::text, '--'::text, '---'::text, '?'::text, 'unknown'::text, 'none'::text, 'null'::text, 'nil'::text, 'tbd'::text, 'tba'::text, 'not available'::text, 'not applicable'::text, '(none)'::text, '(null)'::text, '<none>'::text])))
+RETURN ((octet_length(p_value) <= 16) AND (ascii(p_value) = ANY (ARRAY[35, 40, 45, 60, 63, 78, 84, 85, 110, 116, 117])) AND (lower(p_value) = ANY (ARRAY['n/a'::text, 'na'::text, 'n.a.'::text, 'n.a'::text, '#n/a'::text, '-'::text, '--'::text, '---'::text, '?'::text, 'unknown'::text, 'none'::text, 'null'::text, 'nil'::text, 'tbd'::text, 'tba'::text, 'not available'::text, 'not applicable'::text, '(none)'::text, '(null)'::text, '<none>'::text])))
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
 CREATE OR REPLACE FUNCTION discovery._is_uuid(p_value text)
  RETURNS boolean
@@ -1072,15 +1087,15 @@ CREATE OR REPLACE FUNCTION discovery._pagination(p_page integer, p_page_size int
  IMMUTABLE PARALLEL SAFE
 RETURN jsonb_build_object('pagination', jsonb_build_object('page', p_page, 'page_size', p_page_size, 'total_count', p_total, 'total_pages', (ceil(((p_total)::numeric / (p_page_size)::numeric)))::bigint, 'has_next', (((p_page)::bigint * p_page_size) < p_total), 'has_prev', (p_page > 1)), 'metadata', jsonb_build_object('page_size_capped', (p_requested_size > 200), 'max_page_size', 200))
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION discovery._plan_and_changes_sql()
+CREATE OR REPLACE FUNCTION discovery._plan_and_changes_sql(p_plan_sql text)
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
-    SELECT $text$
+    SELECT format($text$
         WITH plan AS MATERIALIZED (
             SELECT p.*, $1::uuid AS dw_client_account_id
-              FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
+              FROM (%s) AS p
         ),
         changes AS MATERIALIZED (
             -- what matched records change on existing assets: per asset and
@@ -1098,11 +1113,11 @@ AS $function$
               ) AS c
              ORDER BY c.asset_id, c.field, c.row_number DESC
         )
-$text$;
+$text$, p_plan_sql);
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
-CREATE OR REPLACE FUNCTION discovery._plan_assets(p_client_account_id uuid, p_engagement_id uuid, p_data_import_id uuid, p_assets jsonb, p_tenant_has_assets boolean)
- RETURNS TABLE(raw_import_record_id uuid, row_number integer, outcome text, handles boolean, asset_id uuid, matched_existing boolean, fields jsonb, problems jsonb, valid boolean, cleansed_now boolean, notes text, existing_asset_id uuid, candidate_asset_ids uuid[], conflict_key text)
+CREATE OR REPLACE FUNCTION discovery._plan_sql(p_client_account_id uuid, p_engagement_id uuid, p_data_import_id uuid, p_assets jsonb, p_tenant_has_assets boolean)
+ RETURNS text
  LANGUAGE plpgsql
 AS $function$
 DECLARE
@@ -1122,7 +1137,7 @@ BEGIN
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'WHERE r.data_import_id = $4 AND NOT r.is_processed '
                    'AND r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
@@ -1132,7 +1147,7 @@ BEGIN
              CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key)) AS d;
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
-                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
+                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($5) AS x (value) '
                    'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
                    'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
@@ -1140,14 +1155,14 @@ BEGIN
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
-    RETURN QUERY EXECUTE format($plan$
+    RETURN format($plan$
         WITH cleansed AS MATERIALIZED (
             SELECT c.id, c.row_number, c.asset_id, c.is_processed, c.is_valid, c.cleansed_data IS NULL AS cleansed_now,
                    coalesce(c.cleansed_data, c.fields) AS fields,
                    CASE WHEN c.cleansed_data IS NULL THEN c.problems
                         WHEN jsonb_typeof(c.validation_errors) = 'array' THEN c.validation_errors
                         ELSE '[]'::jsonb END AS problems
-              FROM (%s) AS c
+              FROM (%1$s) AS c
         ),
         keyed AS MATERIALIZED (
             SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
@@ -1264,11 +1279,11 @@ BEGIN
                      ) AS v
                   ) AS d
              ) AS h
-             WHERE k.asset_id IS NULL AND k.valid AND $5
+             WHERE k.asset_id IS NULL AND k.valid AND %2$s
             UNION ALL
             SELECT k.*, 0, NULL, NULL, NULL, NULL, NULL
               FROM keyed AS k
-             WHERE NOT (k.asset_id IS NULL AND k.valid AND $5)
+             WHERE NOT (k.asset_id IS NULL AND k.valid AND %2$s)
         ),
         topped AS (
             SELECT l.*, migration.uuid_v7() AS new_id,
@@ -1321,16 +1336,16 @@ BEGIN
               FROM attached AS a
             WINDOW new_group AS (PARTITION BY a.group_key ORDER BY a.row_number, a.id)
         )
-        SELECT g.id,
+        SELECT g.id AS raw_import_record_id,
                g.row_number,
                o.outcome,
-               NOT (o.outcome = 'already_linked' AND g.is_processed),
+               NOT (o.outcome = 'already_linked' AND g.is_processed) AS handles,
                CASE o.outcome
                    WHEN 'already_linked' THEN g.asset_id
                    WHEN 'created' THEN g.group_asset_id
                    WHEN 'matched' THEN coalesce(g.best_id, g.group_asset_id)
-               END,
-               o.outcome = 'matched' AND g.best_id IS NOT NULL,
+               END AS asset_id,
+               o.outcome = 'matched' AND g.best_id IS NOT NULL AS matched_existing,
                g.fields,
                g.problems,
                g.valid,
@@ -1349,10 +1364,10 @@ BEGIN
                END
                || CASE WHEN g.apart_id IS NOT NULL AND o.outcome IN ('created', 'matched')
                        THEN format('; asset %%s shares %%s but has another name: kept apart', g.apart_id, g.apart_key)
-                       ELSE '' END,
-               g.best_id,
-               g.candidate_ids,
-               g.best_key
+                       ELSE '' END AS notes,
+               g.best_id AS existing_asset_id,
+               g.candidate_ids AS candidate_asset_ids,
+               g.best_key AS conflict_key
           FROM grouped AS g
          CROSS JOIN LATERAL (
             SELECT CASE
@@ -1364,8 +1379,8 @@ BEGIN
                        ELSE 'matched'
                    END AS outcome
          ) AS o
-    $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input))
-    USING p_client_account_id, p_engagement_id, p_data_import_id, p_assets, p_tenant_has_assets;
+    $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input),
+        CASE WHEN p_tenant_has_assets THEN 'TRUE' ELSE 'FALSE' END);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -2385,6 +2400,7 @@ DECLARE
     v_already_linked integer;
     v_updated integer;
     v_finished timestamptz;
+    v_plan_sql text;
 BEGIN
     -- validate
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
@@ -2419,6 +2435,10 @@ BEGIN
         RETURN;
     END IF;
 
+    v_plan_sql := discovery._plan_and_changes_sql(discovery._plan_sql(
+        p_client_account_id, p_engagement_id, v_flow.data_import_id, p_assets,
+        discovery._tenant_has_assets(p_client_account_id, p_engagement_id)));
+
     IF p_dry_run THEN
         EXECUTE format($dry$%s
             SELECT NULL::uuid AS run_id,
@@ -2429,7 +2449,7 @@ BEGIN
                    (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                    (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
               FROM plan AS p
-        $dry$, discovery._plan_and_changes_sql())
+        $dry$, v_plan_sql)
         INTO v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated
         USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match;
         RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
@@ -2502,7 +2522,7 @@ BEGIN
                (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
           FROM plan AS p
-    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
+    $write$, v_plan_sql, discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
         discovery._asset_values_sql('p.fields', jsonb_build_object(
             'client_account_id', '$1', 'engagement_id', '$2', 'id', 'p.asset_id', 'discovery_flow_id', '$3',
             'master_flow_id', '$8', 'raw_import_records_id', 'p.raw_import_record_id', 'field_mappings_used', '$9',
@@ -4575,7 +4595,10 @@ it: the prefix length is checked and dropped). Returns
 {"addresses": [valid ones, canonical, in order, each once], "primary":
 the first IPv4 else the first IPv6, "bad": [entries that are not one]}.
 comment on discovery._is_placeholder(text): Whether a (trimmed) value is a placeholder that exports write for "no
-value": N/A, -, unknown, none, null, TBD, … in any case.
+value": N/A, -, unknown, none, null, TBD, … in any case. The first
+character is tested first: a placeholder starts with one of # ( - < ? n t u
+(or N T U), and most values do not, so they never pay for lower() (called
+for every value of every record, it was a tenth of the cleansing).
 comment on discovery._is_uuid(text): True when the text is a UUID the uuid type accepts (hex digits in the 8-4-4-4-12
 form, hyphens optional, braces around the whole or none), so that a
 payload's bad UUID is reported as WR005 instead of failing a cast.
@@ -4616,10 +4639,11 @@ comment on discovery._page_size(integer,integer): The page size a list_* functio
 comment on discovery._pagination(integer,integer,bigint,integer): The "pagination" and "metadata" members of a list_* result (DESIGN.md,
 "list_assets"), for page p_page of p_page_size (the size used) out of
 p_total rows, p_requested_size being the size the caller asked for.
-comment on discovery._plan_and_changes_sql(): The first part of create_assets_from_discovery's statement, shared by its
-dry run and its real run: the plan (discovery._plan_assets) and the
-changes matched records make to existing assets (per asset and field, the
-value of the last record by row_number), as the CTEs "plan" and "changes".
+comment on discovery._plan_and_changes_sql(text): The first part of create_assets_from_discovery's statement, shared by its
+dry run and its real run: the plan (p_plan_sql, from discovery._plan_sql)
+and the changes matched records make to existing assets (per asset and
+field, the value of the last record by row_number), as the CTEs "plan" and
+"changes".
 Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
 $6 p_on_match. The plan carries the tenant as a column
 (dw_client_account_id): the statements that find a planned record or asset
@@ -4627,9 +4651,13 @@ again join on it and the primary key, never on the constant $1 as an index
 condition, so that a planner whose statistics do not know the tenant yet
 cannot scan the tenant once per planned row; the constant only pins the
 tenant for Citus (migration.===, migration 0006).
-comment on discovery._plan_assets(uuid,uuid,uuid,jsonb,boolean): The plan of one create_assets_from_discovery call: one row per record in
-scope with its cleansed fields, its outcome and the asset it is linked to.
-It writes nothing, so that a dry run and a real run share it.
+comment on discovery._plan_sql(uuid,uuid,uuid,jsonb,boolean): The plan of one create_assets_from_discovery call, as the text of a query
+that the call's statement runs as its CTE "plan" (built here, so that its
+rows are not stored once more as a function's result): one row per record
+in scope with its cleansed fields, its outcome and the asset it is linked
+to. It writes nothing, so that a dry run and a real run share it. The query
+takes the statement's parameters $1 (client account), $2 (engagement), $4
+(the import) and $5 (p_assets).
 
 Scope: with p_assets null, the import's records not processed yet, their
 fields being cleansed_data when set, else raw_data cleansed with the
@@ -4663,8 +4691,8 @@ constants, a planner whose statistics do not know the tenant yet may walk
 the tenant's listing index once per record instead of the key's index. The
 constant tenant only pins the lookups for Citus (`OPERATOR(migration.===)`,
 never an index condition nor an estimate: migration 0006).
-p_tenant_has_assets false (no live asset yet, as on a first import) skips
-the lookups.
+p_tenant_has_assets false (no live asset yet, as on a first import) leaves
+the lookups out of the query.
 comment on discovery._raise(text,text,text,text): Raises an API error: a WR SQLSTATE, a message, a DETAIL naming the
 offending value and a HINT (DESIGN.md, "Errors"). Volatile: an immutable
 call with constant arguments would be evaluated when it is planned, not
@@ -4775,8 +4803,9 @@ comment on discovery.create_assets_from_discovery(uuid,uuid,uuid,jsonb,boolean,t
 caller's transaction (DESIGN.md, "create_assets_from_discovery"):
 
   validate   tenant, flow, arguments and the p_assets payload;
-  plan       discovery._plan_assets: each record's cleansed fields, its
-             outcome and its asset (identity, grouping);
+  plan       discovery._plan_sql: each record's cleansed fields, its
+             outcome and its asset (identity, grouping), as the first
+             CTE of the statement;
   write      one statement: the new assets, each handled record's one
              write (cleansed data, outcome, link), the pending conflicts,
              the changes matched records make to existing assets

@@ -275,7 +275,7 @@ def test_a_flow_loaded_into_a_populated_table_is_not_planned_quadratically(db_ur
     """A 10,000-record flow of a second tenant, loaded after a 20,000-record
     flow has been processed and the table analysed, must take about what its
     size says (half the first call), not the O(n²) nested loop a stale row
-    estimate gives _plan_assets (fresh ⋈ new_groups on CTE scans estimated at
+    estimate gave the plan (fresh ⋈ new_groups on CTE scans estimated at
     one row each)."""
     with psycopg.connect(db_url) as conn:
         first = new_tenant(conn)

@@ -122,6 +122,29 @@ def test_a_nasty_string_is_stored_or_a_field_warning(conn, app_conn, field, valu
     assert_warning(record, field, warning)
 
 
+PLACEHOLDERS = ["n/a", "na", "n.a.", "n.a", "#n/a", "-", "--", "---", "?", "unknown", "none", "null", "nil", "tbd",
+                "tba", "not available", "not applicable", "(none)", "(null)", "<none>"]
+# Not placeholders, though each starts as one does (the rule tests the first character first).
+NEAR_PLACEHOLDERS = ["n/a2", "nas-01", "-1", "? unknown", "unknown host", "Nonesuch", "nullable", "TBD 2027",
+                     "(none yet)", "<none/>", "#1", "tanaka", "\u00d1/a", "\uff2e/\uff21"]
+
+
+def test_every_placeholder_in_any_case_is_empty_and_nothing_else_is(conn, app_conn):
+    values = [v for p in PLACEHOLDERS for v in (p, p.upper(), p.title())] + NEAR_PLACEHOLDERS
+    rows = [{"name": f"ph-{i}", "environment": v} for i, v in enumerate(values)]
+    tenant, _, result, records = import_as_app(conn, app_conn, rows)
+    assert result["created"] == len(values), result
+    by_name = {a["name"]: a for a in assets_through_api(app_conn, tenant)}
+    assert [r["cleansed_data"]["name"] for r in records] == [f"ph-{i}" for i in range(len(values))]
+    for i, (value, record) in enumerate(zip(values, records, strict=True)):
+        if value in NEAR_PLACEHOLDERS:
+            assert by_name[f"ph-{i}"]["environment"] == value, value
+            assert_warning(record, "environment", None)
+        else:
+            assert by_name[f"ph-{i}"]["environment"] is None, value
+            assert_warning(record, "environment", PLACEHOLDER)
+
+
 def test_a_3000_character_name_is_a_warning_and_the_asset_is_named_after_its_hostname(conn, app_conn):
     record, made = one_value(conn, app_conn, "name", "n" * LONG)
     assert made["name"] == "base-host"

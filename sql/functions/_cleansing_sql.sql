@@ -60,6 +60,8 @@ DECLARE
     v_external text;
     v_problems text;
     v_wide text;
+    v_external_key text;
+    v_object text;
 BEGIN
     WITH source AS (
         -- one row per key of the batch, and per default, with its target
@@ -134,12 +136,15 @@ BEGIN
     ),
     converted AS (
         -- layer d: each non-custom key's value, from its text (c.dw_t) and placeholder flag (c.dw_p)
+        -- (an address with no colon is IPv4 and its own key: migration.ip_key, which checks it again,
+        -- only for IPv6, which may be IPv4-mapped)
         SELECT s.n, format(CASE s.kind
                    WHEN 'external_id' THEN
                        'CASE WHEN NOT c.%2$s AND length(c.%1$s) <= 255 THEN to_jsonb(migration.identity_text(c.%1$s)) END'
                    WHEN 'ip' THEN
                        'CASE WHEN c.%1$s IS NULL OR c.%2$s THEN NULL WHEN migration.is_ip_address(c.%1$s) '
-                       'THEN jsonb_build_object(''primary'', host(migration.ip_key(c.%1$s)), ''addresses'', '
+                       'THEN jsonb_build_object(''primary'', host(CASE WHEN strpos(c.%1$s, '':'') = 0 THEN c.%1$s::inet '
+                       'ELSE migration.ip_key(c.%1$s) END), ''addresses'', '
                        '''[]''::jsonb, ''bad'', ''[]''::jsonb) ELSE discovery._ip_addresses(c.data -> %3$L, %4$L) END'
                    WHEN 'cores' THEN
                        'CASE WHEN NOT c.%2$s AND c.%1$s ~ ''^[0-9]{1,6}(\.0*)?$'' AND c.%1$s::numeric <= 100000 '
@@ -176,43 +181,43 @@ BEGIN
          WHERE s.rank > 1 AND s.constant IS NULL
     ),
     problem_sql AS (
-        SELECT s.n, format(
-                   'CASE WHEN f.%1$s THEN jsonb_build_object(''field'', %2$L, ''error'', '
-                   '''placeholder value, treated as empty'', ''value'', left(f.%3$s, 200), '
-                   '''severity'', ''warning'', ''source'', %4$L) END', s.p, s.target, s.t, s.key) AS expr
+        -- each problem a record can have: when it is reported (cond) and
+        -- the report; a record with no cond true builds no array (below)
+        SELECT s.n, format('f.%s', s.p) AS cond, format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', ''placeholder value, treated as empty'', '
+                   '''value'', left(f.%2$s, 200), ''severity'', ''warning'', ''source'', %3$L)',
+                   s.target, s.t, s.key) AS report
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind <> 'custom'
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN f.%1$s IS NOT NULL AND NOT f.%2$s AND f.%3$s IS NULL THEN jsonb_build_object('
-                   '''field'', %4$L, ''error'', %5$L, ''value'', left(f.%1$s, 200), ''severity'', ''warning'', '
-                   '''source'', %6$L) END', s.t, s.p, s.v, s.target, s.failure, s.key)
+        SELECT s.n, format('f.%1$s IS NOT NULL AND NOT f.%2$s AND f.%3$s IS NULL', s.t, s.p, s.v), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', %2$L, ''value'', left(f.%3$s, 200), '
+                   '''severity'', ''warning'', ''source'', %4$L)', s.target, s.failure, s.t, s.key)
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind NOT IN ('custom', 'ip')
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN jsonb_array_length(f.%1$s -> ''bad'') > 0 THEN jsonb_build_object(''field'', %2$L, '
-                   '''error'', ''not an IPv4 or IPv6 address: '' || (SELECT string_agg(x, '', '') '
-                   'FROM jsonb_array_elements_text(f.%1$s -> ''bad'') AS x), ''value'', left(f.%3$s, 200), '
-                   '''severity'', ''warning'', ''source'', %4$L) END', s.v, s.target, s.t, s.key)
+        SELECT s.n, format('jsonb_array_length(f.%s -> ''bad'') > 0', s.v), format(
+                   'jsonb_build_object(''field'', %2$L, ''error'', ''not an IPv4 or IPv6 address: '' || '
+                   '(SELECT string_agg(x, '', '') FROM jsonb_array_elements_text(f.%1$s -> ''bad'') AS x), '
+                   '''value'', left(f.%3$s, 200), ''severity'', ''warning'', ''source'', %4$L)',
+                   s.v, s.target, s.t, s.key)
           FROM sources AS s
          WHERE s.constant IS NULL AND s.kind = 'ip'
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN %1$s IS NOT NULL AND coalesce(%2$s) IS NOT NULL THEN jsonb_build_object(''field'', '
-                   '%3$L, ''error'', %4$L, ''value'', left(%5$s #>> ''{}'', 200), ''severity'', ''warning'', '
-                   '''source'', %6$L) END',
-                   s.value_sql, s.earlier_sql, s.target,
+        SELECT s.n, format('%s IS NOT NULL AND coalesce(%s) IS NOT NULL', s.value_sql, s.earlier_sql), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', %2$L, ''value'', left(%3$s #>> ''{}'', 200), '
+                   '''severity'', ''warning'', ''source'', %4$L)',
+                   s.target,
                    format('also filled by another column; this value is kept in custom_attributes.%s', s.spare_name),
                    s.value_sql, s.key)
           FROM spares AS s
          WHERE s.priority = s.best_priority
         UNION ALL
-        SELECT s.n, format(
-                   'CASE WHEN %1$s IS NOT NULL THEN jsonb_build_object(''field'', %2$L, ''error'', '
+        SELECT s.n, format('%s IS NOT NULL', s.value_sql), format(
+                   'jsonb_build_object(''field'', %1$L, ''error'', '
                    '''a column without a name: its value is kept in custom_attributes.unnamed_column'', '
-                   '''value'', left(%1$s #>> ''{}'', 200), ''severity'', ''warning'', ''source'', %3$L) END',
-                   s.value_sql, s.target, s.key)
+                   '''value'', left(%2$s #>> ''{}'', 200), ''severity'', ''warning'', ''source'', %3$L)',
+                   s.target, s.value_sql, s.key)
           FROM sources AS s
          WHERE s.target = 'unnamed_column' AND s.rank = 1
     ),
@@ -252,7 +257,11 @@ BEGIN
                                                              s.spare_name, s.earlier_sql, s.value_sql)))
            FROM spares AS s),
         (SELECT discovery._jsonb_object_sql(array_agg(e.pair)) FROM external_pairs AS e),
-        (SELECT string_agg(p.expr, ', ' ORDER BY p.n) FROM problem_sql AS p),
+        (SELECT format('CASE WHEN (%s) THEN to_jsonb(array_remove(ARRAY[%s]::jsonb[], NULL)) ELSE ''[]''::jsonb END',
+                       string_agg(p.cond, ') OR (' ORDER BY p.n),
+                       string_agg(format('CASE WHEN %s THEN %s END', p.cond, p.report), ', ' ORDER BY p.n))
+           FROM problem_sql AS p
+         HAVING count(*) > 0),
         (SELECT format(
                     'coalesce((SELECT jsonb_object_agg(discovery._field_name(e.key), CASE WHEN jsonb_typeof(e.value) IN '
                     '(''object'', ''array'', ''number'', ''boolean'') THEN e.value ELSE to_jsonb(x.t) END) '
@@ -266,11 +275,27 @@ BEGIN
          HAVING count(*) > 0)
       INTO v_raw, v_texts, v_flags, v_values, v_fields, v_spares, v_external, v_problems, v_wide;
 
+    -- A record's fields: the asset columns and custom attributes, the spare
+    -- values, the wide attributes and the external IDs, each part only when
+    -- the batch has it (a part that is always '{}' still cost a rebuild of
+    -- every record's object).
+    v_external_key := (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1);
+    SELECT coalesce(string_agg(o.part, ' || ' ORDER BY o.n), '''{}''::jsonb') INTO v_object
+      FROM unnest(ARRAY[
+               v_fields, v_spares, coalesce(v_wide, '''{}''::jsonb'),
+               CASE WHEN v_external <> '''{}''::jsonb' OR v_external_key IS NOT NULL THEN format(
+                   'jsonb_build_object(''external_ids'', nullif(jsonb_strip_nulls(%s) || %s, ''{}''::jsonb))',
+                   v_external, CASE WHEN v_external_key IS NULL THEN '''{}''::jsonb'
+                                    ELSE format('coalesce(discovery._external_ids(f.data -> %L), ''{}''::jsonb)',
+                                                v_external_key) END) END
+           ]) WITH ORDINALITY AS o (part, n)
+     WHERE o.part IS NOT NULL AND o.part <> '''{}''::jsonb';
+
     -- The pipeline: raw texts (a), trimmed texts (b), placeholder flags (c),
     -- values (d), the fields and their problems (f), the FQDN from a dotted
     -- hostname (g), and the error of a record with no identity (the result).
     RETURN format(
-        'SELECT g.*, g.dw_problems || %11$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
+        'SELECT g.*, g.dw_problems || %8$s || CASE WHEN g.fields ?| ARRAY[''name'', ''asset_name'', ''hostname'', '
         '''fqdn'', ''ip_address'', ''external_ids''] THEN ''[]''::jsonb ELSE ''[{"field": "name", "error": '
         '"no name and no identity key (name, hostname, fqdn, ip_address, external ID)", "value": null, '
         '"severity": "error"}]''::jsonb END AS problems '
@@ -279,24 +304,14 @@ BEGIN
         'AND NOT migration.is_ip_address(f.dw_fields ->> ''hostname'') '
         'THEN f.dw_fields || jsonb_build_object(''fqdn'', f.dw_fields ->> ''hostname'') '
         'ELSE f.dw_fields END AS fields '
-        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s || %2$s || %12$s || jsonb_build_object(''external_ids'', '
-        'nullif(jsonb_strip_nulls(%3$s) || %4$s, ''{}''::jsonb))) AS dw_fields, '
-        'coalesce(to_jsonb(array_remove(ARRAY[%5$s]::jsonb[], NULL)), ''[]''::jsonb) AS dw_problems '
-        'FROM (SELECT c.*%6$s FROM (SELECT b.*%7$s FROM (SELECT a.*%8$s FROM (SELECT s.*%9$s '
-        'FROM (%10$s) AS s OFFSET 0) AS a OFFSET 0) AS b OFFSET 0) AS c OFFSET 0) AS f OFFSET 0) AS f '
+        'FROM (SELECT f.*, jsonb_strip_nulls(%1$s) AS dw_fields, %2$s AS dw_problems '
+        'FROM (SELECT c.*%3$s FROM (SELECT b.*%4$s FROM (SELECT a.*%5$s FROM (SELECT s.*%6$s '
+        'FROM (%7$s) AS s OFFSET 0) AS a OFFSET 0) AS b OFFSET 0) AS c OFFSET 0) AS f OFFSET 0) AS f '
         'OFFSET 0) AS g',
-        v_fields, v_spares, v_external,
-        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
-             THEN format('coalesce(discovery._external_ids(f.data -> %L), ''{}''::jsonb)',
-                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
-             ELSE '''{}''::jsonb' END,
-        coalesce(v_problems, 'NULL'),
+        v_object, coalesce(v_problems, '''[]''::jsonb'),
         coalesce(v_values, ''), coalesce(v_flags, ''), coalesce(v_texts, ''), coalesce(v_raw, ''),
         p_input,
-        CASE WHEN 'external_ids' = ANY (SELECT lower(discovery._trim(k)) FROM unnest(p_keys) AS k)
-             THEN format('discovery._external_id_problems(g.data -> %L)',
-                         (SELECT k FROM unnest(p_keys) AS k WHERE lower(discovery._trim(k)) = 'external_ids' LIMIT 1))
-             ELSE '''[]''::jsonb' END,
-        coalesce(v_wide, '''{}''::jsonb'));
+        CASE WHEN v_external_key IS NULL THEN '''[]''::jsonb'
+             ELSE format('discovery._external_id_problems(g.data -> %L)', v_external_key) END);
 END
 $$;

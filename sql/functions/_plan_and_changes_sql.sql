@@ -1,7 +1,8 @@
 -- The first part of create_assets_from_discovery's statement, shared by its
--- dry run and its real run: the plan (discovery._plan_assets) and the
--- changes matched records make to existing assets (per asset and field, the
--- value of the last record by row_number), as the CTEs "plan" and "changes".
+-- dry run and its real run: the plan (p_plan_sql, from discovery._plan_sql)
+-- and the changes matched records make to existing assets (per asset and
+-- field, the value of the last record by row_number), as the CTEs "plan" and
+-- "changes".
 -- Parameters: $1 client account, $2 engagement, $4 import, $5 p_assets,
 -- $6 p_on_match. The plan carries the tenant as a column
 -- (dw_client_account_id): the statements that find a planned record or asset
@@ -9,15 +10,15 @@
 -- condition, so that a planner whose statistics do not know the tenant yet
 -- cannot scan the tenant once per planned row; the constant only pins the
 -- tenant for Citus (migration.===, migration 0006).
-CREATE FUNCTION discovery._plan_and_changes_sql() RETURNS text
+CREATE FUNCTION discovery._plan_and_changes_sql(p_plan_sql text) RETURNS text
 LANGUAGE sql
 IMMUTABLE
 PARALLEL SAFE
 AS $sql$
-    SELECT $text$
+    SELECT format($text$
         WITH plan AS MATERIALIZED (
             SELECT p.*, $1::uuid AS dw_client_account_id
-              FROM discovery._plan_assets($1, $2, $4, $5, discovery._tenant_has_assets($1, $2)) AS p
+              FROM (%s) AS p
         ),
         changes AS MATERIALIZED (
             -- what matched records change on existing assets: per asset and
@@ -35,5 +36,5 @@ AS $sql$
               ) AS c
              ORDER BY c.asset_id, c.field, c.row_number DESC
         )
-$text$;
+$text$, p_plan_sql);
 $sql$;

@@ -2,8 +2,9 @@
 -- caller's transaction (DESIGN.md, "create_assets_from_discovery"):
 --
 --   validate   tenant, flow, arguments and the p_assets payload;
---   plan       discovery._plan_assets: each record's cleansed fields, its
---              outcome and its asset (identity, grouping);
+--   plan       discovery._plan_sql: each record's cleansed fields, its
+--              outcome and its asset (identity, grouping), as the first
+--              CTE of the statement;
 --   write      one statement: the new assets, each handled record's one
 --              write (cleansed data, outcome, link), the pending conflicts,
 --              the changes matched records make to existing assets
@@ -47,6 +48,7 @@ DECLARE
     v_already_linked integer;
     v_updated integer;
     v_finished timestamptz;
+    v_plan_sql text;
 BEGIN
     -- validate
     PERFORM discovery._assert_tenant(p_client_account_id, p_engagement_id);
@@ -81,6 +83,10 @@ BEGIN
         RETURN;
     END IF;
 
+    v_plan_sql := discovery._plan_and_changes_sql(discovery._plan_sql(
+        p_client_account_id, p_engagement_id, v_flow.data_import_id, p_assets,
+        discovery._tenant_has_assets(p_client_account_id, p_engagement_id)));
+
     IF p_dry_run THEN
         EXECUTE format($dry$%s
             SELECT NULL::uuid AS run_id,
@@ -91,7 +97,7 @@ BEGIN
                    (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                    (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
               FROM plan AS p
-        $dry$, discovery._plan_and_changes_sql())
+        $dry$, v_plan_sql)
         INTO v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated
         USING p_client_account_id, p_engagement_id, v_flow.id, v_flow.data_import_id, p_assets, p_on_match;
         RETURN QUERY SELECT v_run_id, v_created, v_matched, v_conflicts, v_invalid, v_already_linked, v_updated;
@@ -164,7 +170,7 @@ BEGIN
                (count(*) FILTER (WHERE p.outcome = 'already_linked'))::integer AS already_linked,
                (SELECT count(DISTINCT c.asset_id) FROM changes AS c)::integer AS updated
           FROM plan AS p
-    $write$, discovery._plan_and_changes_sql(), discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
+    $write$, v_plan_sql, discovery._apply_changes_sql('$1', '$2', '$7', '$11', 'NULL::uuid'),
         discovery._asset_values_sql('p.fields', jsonb_build_object(
             'client_account_id', '$1', 'engagement_id', '$2', 'id', 'p.asset_id', 'discovery_flow_id', '$3',
             'master_flow_id', '$8', 'raw_import_records_id', 'p.raw_import_record_id', 'field_mappings_used', '$9',

@@ -1,6 +1,10 @@
--- The plan of one create_assets_from_discovery call: one row per record in
--- scope with its cleansed fields, its outcome and the asset it is linked to.
--- It writes nothing, so that a dry run and a real run share it.
+-- The plan of one create_assets_from_discovery call, as the text of a query
+-- that the call's statement runs as its CTE "plan" (built here, so that its
+-- rows are not stored once more as a function's result): one row per record
+-- in scope with its cleansed fields, its outcome and the asset it is linked
+-- to. It writes nothing, so that a dry run and a real run share it. The query
+-- takes the statement's parameters $1 (client account), $2 (engagement), $4
+-- (the import) and $5 (p_assets).
 --
 -- Scope: with p_assets null, the import's records not processed yet, their
 -- fields being cleansed_data when set, else raw_data cleansed with the
@@ -34,30 +38,15 @@
 -- the tenant's listing index once per record instead of the key's index. The
 -- constant tenant only pins the lookups for Citus (`OPERATOR(migration.===)`,
 -- never an index condition nor an estimate: migration 0006).
--- p_tenant_has_assets false (no live asset yet, as on a first import) skips
--- the lookups.
-CREATE FUNCTION discovery._plan_assets(
+-- p_tenant_has_assets false (no live asset yet, as on a first import) leaves
+-- the lookups out of the query.
+CREATE FUNCTION discovery._plan_sql(
     p_client_account_id uuid,
     p_engagement_id uuid,
     p_data_import_id uuid,
     p_assets jsonb,
     p_tenant_has_assets boolean
-) RETURNS TABLE (
-    raw_import_record_id uuid,
-    row_number integer,
-    outcome text,
-    handles boolean,
-    asset_id uuid,
-    matched_existing boolean,
-    fields jsonb,
-    problems jsonb,
-    valid boolean,
-    cleansed_now boolean,
-    notes text,
-    existing_asset_id uuid,
-    candidate_asset_ids uuid[],
-    conflict_key text
-)
+) RETURNS text
 LANGUAGE plpgsql
 VOLATILE
 AS $$
@@ -78,7 +67,7 @@ BEGIN
                    'CASE WHEN r.cleansed_data IS NULL AND jsonb_typeof(r.raw_data) = ''object'' THEN r.raw_data '
                    'ELSE ''{}''::jsonb END AS data '
                    'FROM migration.raw_import_records AS r '
-                   'WHERE r.data_import_id = $3 AND NOT r.is_processed '
+                   'WHERE r.data_import_id = $4 AND NOT r.is_processed '
                    'AND r.client_account_id OPERATOR(migration.===) $1 AND r.engagement_id IS NOT DISTINCT FROM $2';
     ELSE
         -- the keys once each (a hash of them; array_agg(DISTINCT) sorted every key of every record)
@@ -88,7 +77,7 @@ BEGIN
              CROSS JOIN LATERAL jsonb_object_keys(e.value - 'raw_import_record_id') AS k (key)) AS d;
         v_input := 'SELECT r.id, r.row_number, r.asset_id, r.is_processed, NULL::boolean AS is_valid, NULL::jsonb AS cleansed_data, '
                    'NULL::jsonb AS validation_errors, e.value - ''raw_import_record_id'' AS data '
-                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($4) AS x (value) '
+                   'FROM (SELECT $1::uuid AS tenant, x.value FROM jsonb_array_elements($5) AS x (value) '
                    'OFFSET 0) AS e '
                    'JOIN migration.raw_import_records AS r '
                    'ON r.client_account_id = e.tenant AND r.id = (e.value ->> ''raw_import_record_id'')::uuid '
@@ -96,14 +85,14 @@ BEGIN
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
-    RETURN QUERY EXECUTE format($plan$
+    RETURN format($plan$
         WITH cleansed AS MATERIALIZED (
             SELECT c.id, c.row_number, c.asset_id, c.is_processed, c.is_valid, c.cleansed_data IS NULL AS cleansed_now,
                    coalesce(c.cleansed_data, c.fields) AS fields,
                    CASE WHEN c.cleansed_data IS NULL THEN c.problems
                         WHEN jsonb_typeof(c.validation_errors) = 'array' THEN c.validation_errors
                         ELSE '[]'::jsonb END AS problems
-              FROM (%s) AS c
+              FROM (%1$s) AS c
         ),
         keyed AS MATERIALIZED (
             SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
@@ -220,11 +209,11 @@ BEGIN
                      ) AS v
                   ) AS d
              ) AS h
-             WHERE k.asset_id IS NULL AND k.valid AND $5
+             WHERE k.asset_id IS NULL AND k.valid AND %2$s
             UNION ALL
             SELECT k.*, 0, NULL, NULL, NULL, NULL, NULL
               FROM keyed AS k
-             WHERE NOT (k.asset_id IS NULL AND k.valid AND $5)
+             WHERE NOT (k.asset_id IS NULL AND k.valid AND %2$s)
         ),
         topped AS (
             SELECT l.*, migration.uuid_v7() AS new_id,
@@ -277,16 +266,16 @@ BEGIN
               FROM attached AS a
             WINDOW new_group AS (PARTITION BY a.group_key ORDER BY a.row_number, a.id)
         )
-        SELECT g.id,
+        SELECT g.id AS raw_import_record_id,
                g.row_number,
                o.outcome,
-               NOT (o.outcome = 'already_linked' AND g.is_processed),
+               NOT (o.outcome = 'already_linked' AND g.is_processed) AS handles,
                CASE o.outcome
                    WHEN 'already_linked' THEN g.asset_id
                    WHEN 'created' THEN g.group_asset_id
                    WHEN 'matched' THEN coalesce(g.best_id, g.group_asset_id)
-               END,
-               o.outcome = 'matched' AND g.best_id IS NOT NULL,
+               END AS asset_id,
+               o.outcome = 'matched' AND g.best_id IS NOT NULL AS matched_existing,
                g.fields,
                g.problems,
                g.valid,
@@ -305,10 +294,10 @@ BEGIN
                END
                || CASE WHEN g.apart_id IS NOT NULL AND o.outcome IN ('created', 'matched')
                        THEN format('; asset %%s shares %%s but has another name: kept apart', g.apart_id, g.apart_key)
-                       ELSE '' END,
-               g.best_id,
-               g.candidate_ids,
-               g.best_key
+                       ELSE '' END AS notes,
+               g.best_id AS existing_asset_id,
+               g.candidate_ids AS candidate_asset_ids,
+               g.best_key AS conflict_key
           FROM grouped AS g
          CROSS JOIN LATERAL (
             SELECT CASE
@@ -320,7 +309,7 @@ BEGIN
                        ELSE 'matched'
                    END AS outcome
          ) AS o
-    $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input))
-    USING p_client_account_id, p_engagement_id, p_data_import_id, p_assets, p_tenant_has_assets;
+    $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input),
+        CASE WHEN p_tenant_has_assets THEN 'TRUE' ELSE 'FALSE' END);
 END
 $$;
