@@ -4699,7 +4699,7 @@ call with constant arguments would be evaluated when it is planned, not
 when it runs.
 comment on discovery._raw_data_keys(uuid,uuid,boolean): The keys of the raw_data objects of an import's unprocessed records, each
 once and sorted (the columns of discovery._cleansing_sql), for
-cleanse_records (every unprocessed record) and _plan_assets (only those not
+cleanse_records (every unprocessed record) and _plan_sql (only those not
 cleansed yet: p_uncleansed_only). The records come from the partial index
 of unprocessed records, the tenant pinned (migration.===, never an index
 condition: with the tenant as one, the import's processed records were
@@ -4738,7 +4738,7 @@ flow and its import, consistently:
              whether conflicts wait for a person.
 The import's counters come from migration.record_counts. Returns the state.
 comment on discovery._tenant_has_assets(uuid,uuid): Whether the tenant has a live asset (from the counters; when it has none,
-as on a first import, discovery._plan_assets skips the identity lookups).
+as on a first import, discovery._plan_sql skips the identity lookups).
 comment on discovery._tenant_verified(uuid,uuid): Whether the tenant's counters and the guarantees of its foreign keys and
 wiring triggers hold: false once a row of the tenant was written in replica
 mode (a restore), until repair_wiring verifies it again.

@@ -1,6 +1,6 @@
 -- The keys of the raw_data objects of an import's unprocessed records, each
 -- once and sorted (the columns of discovery._cleansing_sql), for
--- cleanse_records (every unprocessed record) and _plan_assets (only those not
+-- cleanse_records (every unprocessed record) and _plan_sql (only those not
 -- cleansed yet: p_uncleansed_only). The records come from the partial index
 -- of unprocessed records, the tenant pinned (migration.===, never an index
 -- condition: with the tenant as one, the import's processed records were

@@ -1,5 +1,5 @@
 -- Whether the tenant has a live asset (from the counters; when it has none,
--- as on a first import, discovery._plan_assets skips the identity lookups).
+-- as on a first import, discovery._plan_sql skips the identity lookups).
 CREATE FUNCTION discovery._tenant_has_assets(
     p_client_account_id uuid, p_engagement_id uuid
 ) RETURNS boolean
