@@ -86,7 +86,38 @@ def test_a_weak_key_never_merges_records_whose_names_disagree(conn, t):
     _, result, record = import_one(conn, t, {"name": "PaymentDB", "ip_address": "192.168.1.20"})
     assert counts(result) == {**ZERO, "created": 1}
     assert record["asset_id"] != server
-    assert str(server) in record["processing_notes"] and "kept apart" in record["processing_notes"]
+    assert f"asset {server} shares ip_address=192.168.1.20 but has another name: kept apart" \
+        in record["processing_notes"]
+
+
+def test_candidates_are_ranked_by_the_key_they_share_before_their_age(conn, t):
+    """Two candidates on two ranks (a record without a serial number: one
+    asset shares its FQDN, the other its short name): the one sharing the
+    higher key is the existing asset and names the conflict's key, though it is the younger;
+    the candidates are listed in rank order. Of two assets kept apart, the
+    note names the older."""
+    older, _ = run_flow(conn, t, [{"hostname": "web01", "external_ids.serial_number": "SN-1"}], import_name="older")
+    conn.commit()
+    younger, _ = run_flow(conn, t, [{"fqdn": "web01.corp.example.com", "external_ids.serial_number": "SN-2"}],
+                          import_name="younger")  # another serial number: not the older one
+    conn.commit()
+    short_only, by_fqdn = first_asset(conn, older), first_asset(conn, younger)
+    flow, result, record = import_one(conn, t, {"hostname": "web01", "fqdn": "web01.corp.example.com"})
+    assert counts(result) == {**ZERO, "conflicts": 1}
+    (conflict,) = rows(conn, "select * from migration.asset_conflict_resolutions where raw_import_record_id = %s",
+                       (record["id"],))
+    assert conflict["existing_asset_id"] == by_fqdn
+    assert conflict["candidate_asset_ids"] == [by_fqdn, short_only]
+    assert conflict["conflict_key"] == "fqdn=web01.corp.example.com"
+
+    first_db, _ = run_flow(conn, t, [{"name": "db-a", "ip_address": "10.9.0.7"}], import_name="db a")
+    conn.commit()
+    run_flow(conn, t, [{"name": "db-b", "ip_address": "10.9.0.7"}], import_name="db b")
+    conn.commit()
+    _, result, record = import_one(conn, t, {"name": "db-c", "ip_address": "10.9.0.7"}, name="db c")
+    assert counts(result) == {**ZERO, "created": 1}
+    assert f"asset {first_asset(conn, first_db)} shares ip_address=10.9.0.7 but has another name: kept apart" \
+        in record["processing_notes"]
 
 
 def test_a_row_known_only_by_its_name_matches_itself_when_imported_again(conn, t):

@@ -114,15 +114,19 @@ BEGIN
             SELECT k.*, h.n_same, h.best_id, h.best_key, h.candidate_ids, h.apart_id, h.apart_key
               FROM keyed AS k
              CROSS JOIN LATERAL (
+                SELECT s.n_same, s.candidate_ids[1] AS best_id, s.best_key, s.candidate_ids,
+                       (s.apart -> 0 ->> 0)::uuid AS apart_id, s.apart -> 0 ->> 1 AS apart_key
+                  FROM (
+                -- two sorts per record (an ordered aggregate sorts for itself, even
+                -- with no row): the candidates by rank, the kept-apart ones by age.
+                -- The best key is the key of the lowest rank (a key's text depends
+                -- on its rank only), its rank one digit before it.
                 SELECT count(*) FILTER (WHERE d.verdict = 'same') AS n_same,
-                       (array_agg(d.id ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same'))[1]
-                           AS best_id,
-                       (array_agg(d.key ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same'))[1]
-                           AS best_key,
                        array_agg(d.id ORDER BY d.rank, d.created_at, d.id) FILTER (WHERE d.verdict = 'same')
                            AS candidate_ids,
-                       (array_agg(d.id ORDER BY d.created_at, d.id) FILTER (WHERE d.verdict = 'apart'))[1] AS apart_id,
-                       (array_agg(d.key ORDER BY d.created_at, d.id) FILTER (WHERE d.verdict = 'apart'))[1] AS apart_key
+                       substr(min(d.rank::text || d.key COLLATE "C") FILTER (WHERE d.verdict = 'same'), 2) AS best_key,
+                       jsonb_agg(jsonb_build_array(d.id, d.key) ORDER BY d.created_at, d.id)
+                           FILTER (WHERE d.verdict = 'apart') AS apart
                   FROM (
                     SELECT a.id, a.created_at, v.rank, v.key,
                            CASE WHEN NOT v.equal THEN 'different'
@@ -208,6 +212,7 @@ BEGIN
                          WHERE rk.rank IS NOT NULL
                      ) AS v
                   ) AS d
+                ) AS s
              ) AS h
              WHERE k.asset_id IS NULL AND k.valid AND %2$s
             UNION ALL
