@@ -13,6 +13,7 @@ from _support import (
     assets_of_tenant,
     counts,
     new_tenant,
+    pending_conflicts,
     raw_records,
     rows,
     run_flow,
@@ -93,9 +94,9 @@ def test_a_weak_key_never_merges_records_whose_names_disagree(conn, t):
 def test_candidates_are_ranked_by_the_key_they_share_before_their_age(conn, t):
     """Two candidates on two ranks (a record without a serial number: one
     asset shares its FQDN, the other its short name): the one sharing the
-    higher key is the existing asset and names the conflict's key, though it is the younger;
-    the candidates are listed in rank order. Of two assets kept apart, the
-    note names the older."""
+    higher key is the existing asset and names the conflict's key, though it
+    is the younger; the candidates are listed in rank order. Of two assets
+    kept apart, the note names the older."""
     older, _ = run_flow(conn, t, [{"hostname": "web01", "external_ids.serial_number": "SN-1"}], import_name="older")
     conn.commit()
     younger, _ = run_flow(conn, t, [{"fqdn": "web01.corp.example.com", "external_ids.serial_number": "SN-2"}],
@@ -104,8 +105,8 @@ def test_candidates_are_ranked_by_the_key_they_share_before_their_age(conn, t):
     short_only, by_fqdn = first_asset(conn, older), first_asset(conn, younger)
     flow, result, record = import_one(conn, t, {"hostname": "web01", "fqdn": "web01.corp.example.com"})
     assert counts(result) == {**ZERO, "conflicts": 1}
-    (conflict,) = rows(conn, "select * from migration.asset_conflict_resolutions where raw_import_record_id = %s",
-                       (record["id"],))
+    (conflict,) = pending_conflicts(conn, flow.discovery_flow_id)
+    assert conflict["raw_import_record_id"] == record["id"]
     assert conflict["existing_asset_id"] == by_fqdn
     assert conflict["candidate_asset_ids"] == [by_fqdn, short_only]
     assert conflict["conflict_key"] == "fqdn=web01.corp.example.com"

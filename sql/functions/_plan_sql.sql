@@ -111,12 +111,10 @@ BEGIN
               FROM cleansed AS x
         ),
         looked_up AS (
-            SELECT k.*, h.n_same, h.best_id, h.best_key, h.candidate_ids, h.apart_id, h.apart_key
+            SELECT k.*, h.n_same, h.candidate_ids[1] AS best_id, h.best_key, h.candidate_ids,
+                   (h.apart -> 0 ->> 0)::uuid AS apart_id, h.apart -> 0 ->> 1 AS apart_key
               FROM keyed AS k
              CROSS JOIN LATERAL (
-                SELECT s.n_same, s.candidate_ids[1] AS best_id, s.best_key, s.candidate_ids,
-                       (s.apart -> 0 ->> 0)::uuid AS apart_id, s.apart -> 0 ->> 1 AS apart_key
-                  FROM (
                 -- two sorts per record (an ordered aggregate sorts for itself, even
                 -- with no row): the candidates by rank, the kept-apart ones by age.
                 -- The best key is the key of the lowest rank (a key's text depends
@@ -212,7 +210,6 @@ BEGIN
                          WHERE rk.rank IS NOT NULL
                      ) AS v
                   ) AS d
-                ) AS s
              ) AS h
              WHERE k.asset_id IS NULL AND k.valid AND %2$s
             UNION ALL
