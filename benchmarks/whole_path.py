@@ -12,6 +12,11 @@ Writes N generated CMDB rows (benchmarks/create_assets.py's data, from
           between them (tenants A, B, A, C: a new tenant, then the first
           tenant again, then another new one); each is compared with the first.
           Run it first, on a fresh database.
+  session --session-imports K (default 8) whole paths of N records through
+          ONE connection, as a backend's pooled session makes them, each into
+          a new tenant, each compared with the first. From a function's sixth
+          call in a session PL/pgSQL may run its statements with generic plans
+          (migration 0012).
   whole   one whole path into a new tenant of the database as it is.
   floor   the physical floor of the same work: COPY of the rows (as JSON) into
           a plain copy of migration.raw_import_records, one INSERT ... SELECT of
@@ -80,7 +85,7 @@ except ImportError:  # run from a checkout without the package installed
     from discovery_wiring.migrate import ensure_migrated
     from discovery_wiring.readers import iter_records
 
-VARIANTS = ("second", "whole", "floor", "copy", "reads")
+VARIANTS = ("second", "session", "whole", "floor", "copy", "reads")
 HEADERS = [*MAPPINGS, *UNMAPPED]
 # The benchmark's headers, mapped as create_assets.py maps them; the generic
 # CMDB profile would make "Serial Number" an external ID (unique per row: no
@@ -119,24 +124,37 @@ class _TimedClient(DiscoveryClient):
 
 
 def child_whole_path(url: str, path: str, ca: str, eng: str, name: str) -> dict:
-    tenant = (uuid.UUID(ca), uuid.UUID(eng))
     with psycopg.connect(url) as conn:
-        client = _TimedClient(conn)
-        client.marks = {}
-        client.register_tenant(tenant, client_name=name, engagement_name=name)  # idempotent, not timed
-        conn.commit()
-        t0 = time.perf_counter()
-        plan = pipeline.plan_import(path, mapping=PLAN_MAPPING)
-        run = pipeline.run_import(client, tenant, plan, import_name=name)
-        writes = conn.execute(
-            "SELECT pg_stat_get_xact_tuples_inserted('migration.raw_import_records'::regclass),"
-            " pg_stat_get_xact_tuples_updated('migration.raw_import_records'::regclass)").fetchone()
-        t1 = time.perf_counter()
-        conn.commit()
-        t2 = time.perf_counter()
-        health = client.wiring_health(tenant)
-        conn.commit()
-        t3 = time.perf_counter()
+        return one_path(conn, path, (uuid.UUID(ca), uuid.UUID(eng)), name)
+
+
+def child_session(url: str, path: str, imports: int) -> list[dict]:
+    """``imports`` whole paths through one connection, each into a new tenant."""
+    with psycopg.connect(url) as conn:
+        runs = []
+        for i in range(imports):
+            runs.append(one_path(conn, path, (uuid.uuid4(), uuid.uuid4()), f"bench session {i + 1}"))
+            log(f"  session import {i + 1} of {imports}: {runs[-1]['seconds']:.1f}s")
+        return runs
+
+
+def one_path(conn: psycopg.Connection, path: str, tenant: tuple[uuid.UUID, uuid.UUID], name: str) -> dict:
+    client = _TimedClient(conn)
+    client.marks = {}
+    client.register_tenant(tenant, client_name=name, engagement_name=name)  # idempotent, not timed
+    conn.commit()
+    t0 = time.perf_counter()
+    plan = pipeline.plan_import(path, mapping=PLAN_MAPPING)
+    run = pipeline.run_import(client, tenant, plan, import_name=name)
+    writes = conn.execute(
+        "SELECT pg_stat_get_xact_tuples_inserted('migration.raw_import_records'::regclass),"
+        " pg_stat_get_xact_tuples_updated('migration.raw_import_records'::regclass)").fetchone()
+    t1 = time.perf_counter()
+    conn.commit()
+    t2 = time.perf_counter()
+    health = client.wiring_health(tenant)
+    conn.commit()
+    t3 = time.perf_counter()
     m = client.marks
     r = run.result
     return {
@@ -278,13 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--child":
         print(json.dumps(child_whole_path(os.environ["DISCOVERY_DATABASE_URL"], *argv[1:5])))
         return 0
+    if argv and argv[0] == "--child-session":
+        print(json.dumps(child_session(os.environ["DISCOVERY_DATABASE_URL"], argv[1], int(argv[2]))))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", "-n", type=int, required=True, help="records per import (N)")
     ap.add_argument("--seed", type=int, default=42, help="seed of the generated data (default 42)")
     ap.add_argument("--imports", type=int, default=4, help="imports of the second variant (default 4)")
+    ap.add_argument("--session-imports", type=int, default=8,
+                    help="imports of the session variant, through one connection (default 8)")
     ap.add_argument("--read-repeats", type=int, default=21, help="calls per read, after one untimed (default 21)")
-    ap.add_argument("--variants", default="second,whole,floor,copy,reads",
+    ap.add_argument("--variants", default="second,session,whole,floor,copy,reads",
                     help=f"comma-separated subset of {','.join(VARIANTS)}")
     args = ap.parse_args(argv)
     url = os.environ.get("DISCOVERY_DATABASE_URL")
@@ -327,6 +350,17 @@ def main(argv: list[str] | None = None) -> int:
             result["second"] = {"imports": [{k: r3(v) for k, v in r.items()} for r in runs],
                                 "ratios_to_first": [ratio(r["seconds"], first) for r in runs]}
         path = data_file(args.seed)
+        if "session" in variants:
+            checkpoint(admin)
+            log(f"session: {args.session_imports} imports through one connection")
+            out = subprocess.run(
+                [sys.executable, __file__, "--child-session", str(path), str(args.session_imports)],
+                env={**os.environ, "DISCOVERY_DATABASE_URL": url}, check=True, stdout=subprocess.PIPE, text=True)
+            runs = json.loads(out.stdout)
+            first = runs[0]["seconds"]
+            result["session"] = {"imports": [{k: r3(v) for k, v in r.items()} for r in runs],
+                                 "ratios_to_first": [ratio(r["seconds"], first) for r in runs],
+                                 "create_ratios_to_first": [ratio(r["create_s"], runs[0]["create_s"]) for r in runs]}
         if "whole" in variants:
             checkpoint(admin)
             tenant = (uuid.uuid4(), uuid.uuid4())
@@ -354,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_speed_vs_copy_into_raw_import_records": ratio(result.get("copy", {}).get("seconds"), load_s),
         "load_speed_vs_copy_into_plain_table": ratio(floor.get("copy_s"), load_s),
         "second_import_max_vs_first": max(result["second"]["ratios_to_first"]) if "second" in result else None,
+        "session_import_max_vs_first": max(result["session"]["ratios_to_first"]) if "session" in result else None,
     }
     result["client"] = {"python": platform.python_version(), "psycopg": psycopg.__version__,
                         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}

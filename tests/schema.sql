@@ -1879,6 +1879,7 @@ RETURN btrim(p_value, ('
 CREATE OR REPLACE FUNCTION discovery._undo_import(p_client_account_id uuid, p_engagement_id uuid, p_data_import_id uuid)
  RETURNS jsonb
  LANGUAGE plpgsql
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_now timestamptz := now();
@@ -3897,6 +3898,7 @@ CREATE OR REPLACE FUNCTION migration.assets_check_inserted()
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_tenant uuid;
@@ -3914,11 +3916,12 @@ BEGIN
          WHERE i.client_account_id = v_tenant
            AND i.discovery_method = 'flow_based';
         v_wired := migration.wired_assets(v_tenant, v_ids);
-        SELECT array_agg(u.id)
-          INTO v_unwired
-          FROM unnest(v_ids) AS u (id)
-         WHERE u.id <> ALL (v_wired);
-        IF v_unwired IS NOT NULL THEN
+        -- the wired ones are some of v_ids, each once: as many are all of them
+        IF cardinality(v_wired) < cardinality(v_ids) THEN
+            SELECT array_agg(u.id)
+              INTO v_unwired
+              FROM unnest(v_ids) AS u (id)
+             WHERE u.id <> ALL (v_wired);
             PERFORM migration.note_must_be_wired_all(v_tenant, v_unwired);
         END IF;
     END LOOP;
@@ -3965,6 +3968,7 @@ CREATE OR REPLACE FUNCTION migration.check_noted_wiring()
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_tenant uuid := NEW.client_account_id;
@@ -4074,6 +4078,7 @@ CREATE OR REPLACE FUNCTION migration.forget_wired(p_client_account_id uuid, p_as
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
@@ -4195,6 +4200,7 @@ CREATE OR REPLACE FUNCTION migration.note_must_be_wired_all(p_client_account_id 
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
@@ -4370,6 +4376,7 @@ CREATE OR REPLACE FUNCTION migration.wired_assets(p_client_account_id uuid, p_as
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
+ SET plan_cache_mode TO 'force_custom_plan'
 AS $function$
 DECLARE
     v_wired uuid[];
@@ -4752,6 +4759,10 @@ zero-width spaces, the byte order mark) trimmed at both ends.
 comment on discovery._undo_import(uuid,uuid,uuid): The writes of undo_import, each one set-based statement, in order: revert
 the import's asset changes, re-home or soft-delete the assets it created,
 discard its records, close its conflicts, mark it undone. Returns the counts.
+Its statements are planned with the arrays' values on every call
+(plan_cache_mode): in a generic plan, which PL/pgSQL may use from a
+session's sixth call on, an array is a parameter and a filter on it walks
+the whole array for each row (migration 0012).
 comment on discovery._verify_tenant(uuid,uuid): Brings a tenant's counters back in line with its rows (a restore in replica
 mode bypasses the triggers that keep them) and, when a check of every row
 finds no wiring gap, marks the tenant verified again

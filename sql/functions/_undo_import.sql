@@ -1,10 +1,15 @@
 -- The writes of undo_import, each one set-based statement, in order: revert
 -- the import's asset changes, re-home or soft-delete the assets it created,
 -- discard its records, close its conflicts, mark it undone. Returns the counts.
+-- Its statements are planned with the arrays' values on every call
+-- (plan_cache_mode): in a generic plan, which PL/pgSQL may use from a
+-- session's sixth call on, an array is a parameter and a filter on it walks
+-- the whole array for each row (migration 0012).
 CREATE FUNCTION discovery._undo_import(
     p_client_account_id uuid, p_engagement_id uuid, p_data_import_id uuid
 ) RETURNS jsonb
 LANGUAGE plpgsql
+SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_now timestamptz := now();
