@@ -155,6 +155,7 @@ def one_path(conn: psycopg.Connection, path: str, tenant: tuple[uuid.UUID, uuid.
     health = client.wiring_health(tenant)
     conn.commit()
     t3 = time.perf_counter()
+    backend_mb = backend_memory_mb(conn)
     m = client.marks
     r = run.result
     return {
@@ -164,8 +165,21 @@ def one_path(conn: psycopg.Connection, path: str, tenant: tuple[uuid.UUID, uuid.
                      "already_linked": r.already_linked, "updated": r.updated},
         "health_status": health["health_status"], "raw_inserts": writes[0], "raw_updates": writes[1],
         "data_import_id": str(run.data_import_id), "discovery_flow_id": str(run.flow.discovery_flow_id),
-        "client_peak_rss_mb": peak_rss_mb(),
+        "client_peak_rss_mb": peak_rss_mb(), "backend_memory_mb": backend_mb,
     }
+
+
+def backend_memory_mb(conn: psycopg.Connection) -> float | None:
+    """What the memory contexts of this session's server process hold now
+    (None for a role that may not read pg_backend_memory_contexts)."""
+    try:
+        mb = conn.execute("SELECT sum(total_bytes) / 1048576.0 FROM pg_catalog.pg_backend_memory_contexts"
+                          ).fetchone()[0]
+    except psycopg.errors.InsufficientPrivilege:
+        conn.rollback()
+        return None
+    conn.commit()
+    return round(float(mb), 1)
 
 
 def peak_rss_mb() -> float:
