@@ -1202,31 +1202,36 @@ BEGIN
                                      AND ak.a_name IS DISTINCT FROM k.k_name THEN 'apart'
                                 ELSE 'same' END AS verdict
                       FROM (
-                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
-                               a.external_ids
+                        -- UNION ALL, the branches numbered: UNION built a hash table
+                        -- for every record, sized by the planner's estimate (about
+                        -- 200 kB zeroed per record in a big tenant). An asset that
+                        -- an earlier branch finds too is dropped below, once its
+                        -- keys are known.
+                        SELECT 1 AS branch, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn,
+                               a.ip_address, a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.short_name_key(a.hostname, a.fqdn) = k.k_short
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
-                        UNION
-                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                        UNION ALL
+                        SELECT 2, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.ip_key(a.ip_address) = k.k_ip
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
-                        UNION
-                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                        UNION ALL
+                        SELECT 3, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM migration.assets AS a
                          WHERE migration.identity_text(a.name) = k.k_name
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
-                        UNION
-                        SELECT a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
+                        UNION ALL
+                        SELECT 4, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
                           FROM jsonb_each(k.k_ext) AS e
                           JOIN migration.assets AS a
@@ -1234,6 +1239,11 @@ BEGIN
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
+                         -- an asset sharing several of the record's external IDs: once,
+                         -- through the first of them
+                         WHERE NOT EXISTS (SELECT FROM jsonb_each(k.k_ext) AS f
+                                            WHERE f.key < e.key
+                                              AND a.external_ids @> jsonb_build_object(f.key, f.value))
                       ) AS a
                      CROSS JOIN LATERAL (
                         SELECT migration.fqdn_key(a.fqdn) AS a_fqdn,
@@ -1245,6 +1255,7 @@ BEGIN
                                (SELECT bool_or(a.external_ids ? e.key) FROM jsonb_each(k.k_ext) AS e) AS ext_shared,
                                (SELECT bool_or(a.external_ids ? e.key AND a.external_ids -> e.key <> e.value)
                                   FROM jsonb_each(k.k_ext) AS e) AS ext_differs
+                         OFFSET 0  -- once per candidate (pulled up, each use below would call them again)
                      ) AS ak
                      CROSS JOIN LATERAL (
                         -- the highest-ranked key both have (none: not a candidate)
@@ -1279,6 +1290,10 @@ BEGIN
                                END AS equal
                          WHERE rk.rank IS NOT NULL
                      ) AS v
+                    -- each asset once: from the first branch that finds it
+                    WHERE (a.branch = 1 OR (ak.a_short = k.k_short) IS NOT TRUE)
+                      AND (a.branch <= 2 OR (ak.a_ip = k.k_ip) IS NOT TRUE)
+                      AND (a.branch <= 3 OR (ak.a_name = k.k_name) IS NOT TRUE)
                   ) AS d
              ) AS h
              WHERE k.asset_id IS NULL AND k.valid AND %2$s

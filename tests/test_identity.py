@@ -48,6 +48,11 @@ def import_one(conn, t, record, name="next", **options):
      False),
     # namespaces are compared only with themselves
     ({"hostname": "a1", "external_ids.serial_number": "X"}, {"hostname": "a1", "external_ids.asset_tag": "X"}, True),
+    # an asset found through two external IDs, or through every key, is one candidate
+    ({"hostname": "a1", "external_ids.serial_number": "SN-1", "external_ids.asset_tag": "T-1"},
+     {"hostname": "b2", "external_ids.serial_number": "SN-1", "external_ids.asset_tag": "T-1"}, True),
+    ({"hostname": "a1", "ip_address": "10.0.0.9", "name": "a1", "external_ids.serial_number": "SN-1"},
+     {"hostname": "a1", "ip_address": "10.0.0.9", "name": "a1", "external_ids.serial_number": "SN-1"}, True),
     # hostname and FQDN meet on the short name
     ({"hostname": "web01"}, {"fqdn": "WEB01.corp.example.com."}, True),
     ({"fqdn": "web01.corp.example.com"}, {"hostname": "Web01"}, True),
@@ -65,7 +70,8 @@ def import_one(conn, t, record, name="next", **options):
     ({"name": "billing", "asset_type": "application"}, {"name": " billing\u00a0"}, True),
     # Unicode NFKC and case folding on text keys
     ({"name": "ＳＥＲＶＥＲ-１"}, {"name": "server-1"}, True),
-], ids=["ext-equal", "ext-different", "ext-other-namespace", "host-then-fqdn", "fqdn-then-host", "two-fqdns",
+], ids=["ext-equal", "ext-different", "ext-other-namespace", "ext-two-namespaces", "every-key",
+        "host-then-fqdn", "fqdn-then-host", "two-fqdns",
         "fqdn-before-ip", "ipv4-mapped", "ip-without-name", "name-type", "name-other-type", "name-alone",
         "nfkc"])
 def test_the_highest_key_both_sides_have_decides(conn, t, existing, incoming, same):
