@@ -50,7 +50,10 @@ BEGIN
     END IF;
 
     -- The page's rows are found in an index that is already in page order
-    -- (the tenant's listing index, or the flow's index with the tenant pinned
+    -- (the tenant's listing index, the tenant taken from a row so that the
+    -- planner does not estimate a tenant it does not know yet at one row and
+    -- sort the whole tenant's primary-key walk instead: 94-200 ms for a tenant
+    -- of 86,814 assets among 1.1 million; or the flow's index with the tenant pinned
     -- and the engagement compared after, neither an index condition, so that
     -- the listing index cannot be taken for a flow's page and walked past
     -- other flows' assets: 105 ms instead of 0.1 ms for a flow of 86,814
@@ -62,16 +65,20 @@ BEGIN
       INTO v_assets
       FROM (
         (SELECT x.client_account_id, x.id, x.created_at
-           FROM migration.assets AS x
-          WHERE v_discovery_flow_id IS NULL
-            AND x.client_account_id = p_client_account_id
-            AND x.engagement_id = p_engagement_id
-            AND x.deleted_at IS NULL
-            AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
-            AND (p_status IS NULL OR x.status = p_status)
-          ORDER BY x.created_at DESC, x.id DESC
-          LIMIT v_page_size
-         OFFSET (p_page::bigint - 1) * v_page_size)
+           FROM (SELECT p_client_account_id AS client_account_id, p_engagement_id AS engagement_id OFFSET 0) AS t
+          CROSS JOIN LATERAL (
+                SELECT x.client_account_id, x.id, x.created_at
+                  FROM migration.assets AS x
+                 WHERE v_discovery_flow_id IS NULL
+                   AND x.client_account_id = t.client_account_id
+                   AND x.engagement_id = t.engagement_id
+                   AND x.client_account_id OPERATOR(migration.===) p_client_account_id
+                   AND x.deleted_at IS NULL
+                   AND (p_asset_type IS NULL OR x.asset_type = p_asset_type)
+                   AND (p_status IS NULL OR x.status = p_status)
+                 ORDER BY x.created_at DESC, x.id DESC
+                 LIMIT v_page_size
+                OFFSET (p_page::bigint - 1) * v_page_size) AS x)
         UNION ALL
         (SELECT x.client_account_id, x.id, x.created_at
            FROM migration.assets AS x
