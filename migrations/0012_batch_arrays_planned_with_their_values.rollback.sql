@@ -3,38 +3,4 @@ ALTER FUNCTION migration.check_noted_wiring() RESET plan_cache_mode;
 ALTER FUNCTION migration.forget_wired(uuid, uuid[]) RESET plan_cache_mode;
 ALTER FUNCTION migration.note_must_be_wired_all(uuid, uuid[]) RESET plan_cache_mode;
 ALTER FUNCTION migration.wired_assets(uuid, uuid[]) RESET plan_cache_mode;
-
--- AFTER INSERT, once per statement: the inserted flow-based assets that are
--- not wired at the end of their statement must be by COMMIT.
-CREATE OR REPLACE FUNCTION migration.assets_check_inserted() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_tenant uuid;
-    v_ids uuid[];
-    v_wired uuid[];
-    v_unwired uuid[];
-BEGIN
-    -- one pass per tenant in the statement (an API call writes one)
-    FOR v_tenant IN
-        SELECT DISTINCT i.client_account_id FROM inserted AS i WHERE i.discovery_method = 'flow_based'
-    LOOP
-        SELECT array_agg(i.id)
-          INTO v_ids
-          FROM inserted AS i
-         WHERE i.client_account_id = v_tenant
-           AND i.discovery_method = 'flow_based';
-        v_wired := migration.wired_assets(v_tenant, v_ids);
-        SELECT array_agg(u.id)
-          INTO v_unwired
-          FROM unnest(v_ids) AS u (id)
-         WHERE u.id <> ALL (v_wired);
-        IF v_unwired IS NOT NULL THEN
-            PERFORM migration.note_must_be_wired_all(v_tenant, v_unwired);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+ALTER FUNCTION migration.assets_check_inserted() RESET plan_cache_mode;

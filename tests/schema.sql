@@ -3938,12 +3938,11 @@ BEGIN
          WHERE i.client_account_id = v_tenant
            AND i.discovery_method = 'flow_based';
         v_wired := migration.wired_assets(v_tenant, v_ids);
-        -- the wired ones are some of v_ids, each once: as many are all of them
-        IF cardinality(v_wired) < cardinality(v_ids) THEN
-            SELECT array_agg(u.id)
-              INTO v_unwired
-              FROM unnest(v_ids) AS u (id)
-             WHERE u.id <> ALL (v_wired);
+        SELECT array_agg(u.id)
+          INTO v_unwired
+          FROM unnest(v_ids) AS u (id)
+         WHERE u.id <> ALL (v_wired);
+        IF v_unwired IS NOT NULL THEN
             PERFORM migration.note_must_be_wired_all(v_tenant, v_unwired);
         END IF;
     END LOOP;

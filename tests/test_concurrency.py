@@ -79,6 +79,22 @@ def load_flow(conn: psycopg.Connection, tenant, payload: str, name: str = "serve
     return {"data_import_id": data_import_id, **ids}
 
 
+def plans_as_notices(conn: psycopg.Connection, analyze: bool = True) -> list[str]:
+    """Loads auto_explain into this session with every plan, nested ones too
+    (with actual rows and loops when ``analyze``), sent to it as a notice;
+    returns the list the plans are appended to. Stop it with
+    ``set auto_explain.log_min_duration = -1``."""
+    plans: list[str] = []
+    conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
+    settings = ["log_min_duration = 0", "log_nested_statements = on", "log_level = notice"]
+    if analyze:
+        settings += ["log_analyze = on", "log_timing = off"]
+    for setting in settings:
+        conn.execute(f"set auto_explain.{setting}")
+    conn.execute("load 'auto_explain'")
+    return plans
+
+
 def call_concurrently(url: str, calls: list[tuple[Any, Any]]) -> tuple[list[dict], list[BaseException]]:
     """One thread per (tenant, discovery_flow_id), each on its own connection,
     released together by a barrier; each commits. Returns results and errors."""
@@ -379,12 +395,7 @@ def test_a_flow_page_of_a_tenant_new_to_the_statistics_comes_from_the_flow_index
                  for k in range(2)]
         for f in flows:
             create_assets(conn, tenant, f["discovery_flow_id"])
-        plans: list[str] = []
-        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
-                        "auto_explain.log_analyze = on", "auto_explain.log_level = notice"):
-            conn.execute(f"set {setting}")
-        conn.execute("load 'auto_explain'")
+        plans = plans_as_notices(conn)
         page = list_assets(conn, tenant, flow_id=flows[0]["discovery_flow_id"], page_size=20)
         conn.execute("set auto_explain.log_min_duration = -1")
         assert len(page["assets"]) == 20 and page["pagination"]["total_count"] == 1_500, page["pagination"]
@@ -413,13 +424,7 @@ def test_a_page_of_a_tenant_new_to_the_statistics_comes_from_the_listing_index(d
         tenant = new_tenant(conn, name="New")
         flow = load_flow(conn, tenant, j([{"hostname": f"n-{i}"} for i in range(3_000)]))
         create_assets(conn, tenant, flow["discovery_flow_id"])
-        plans: list[str] = []
-        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
-                        "auto_explain.log_analyze = on", "auto_explain.log_timing = off",
-                        "auto_explain.log_level = notice"):
-            conn.execute(f"set {setting}")
-        conn.execute("load 'auto_explain'")
+        plans = plans_as_notices(conn)
         page = list_assets(conn, tenant, page=2, page_size=20)
         conn.execute("set auto_explain.log_min_duration = -1")
         assert len(page["assets"]) == 20 and page["pagination"]["total_count"] == 3_000, page["pagination"]
@@ -447,13 +452,7 @@ def test_a_tenant_new_to_the_statistics_refreshes_its_assets_from_the_patches(db
         create_assets(conn, tenant, flow["discovery_flow_id"])
         flow = load_flow(conn, tenant, j([{"hostname": f"n-{i}", "operating_system": "Windows"} for i in range(hosts)]),
                          "again")
-        plans: list[str] = []
-        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
-                        "auto_explain.log_analyze = on", "auto_explain.log_timing = off",
-                        "auto_explain.log_level = notice"):
-            conn.execute(f"set {setting}")
-        conn.execute("load 'auto_explain'")
+        plans = plans_as_notices(conn)
         result = create_assets(conn, tenant, flow["discovery_flow_id"])
         conn.execute("set auto_explain.log_min_duration = -1")
         assert (result["matched"], result["updated"]) == (hosts, hosts), result
@@ -482,13 +481,7 @@ def test_undoing_an_import_of_a_tenant_new_to_the_statistics_finds_each_asset_an
         again = load_flow(conn, tenant, j([{"hostname": f"n-{i}", "operating_system": "Windows"}
                                             for i in range(hosts)]), "again")
         assert create_assets(conn, tenant, again["discovery_flow_id"])["updated"] == hosts
-        plans: list[str] = []
-        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
-                        "auto_explain.log_analyze = on", "auto_explain.log_timing = off",
-                        "auto_explain.log_level = notice"):
-            conn.execute(f"set {setting}")
-        conn.execute("load 'auto_explain'")
+        plans = plans_as_notices(conn)
         result = conn.execute("select discovery.undo_import(%s, %s, %s, false)",
                               (tenant.client_account_id, tenant.engagement_id, again["data_import_id"])).fetchone()[0]
         conn.execute("set auto_explain.log_min_duration = -1")
@@ -514,12 +507,7 @@ def test_generic_plans_compare_no_row_with_a_whole_array(db_url):
     add_raw_records are run too."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("set plan_cache_mode = force_generic_plan")
-        plans: list[str] = []
-        conn.add_notice_handler(lambda d: plans.append(d.message_primary or ""))
-        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
-                        "auto_explain.log_level = notice"):
-            conn.execute(f"set {setting}")
-        conn.execute("load 'auto_explain'")
+        plans = plans_as_notices(conn, analyze=False)
         tenant = new_tenant(conn)
         hosts = [{"hostname": f"h-{i}", "operating_system": "Linux"} for i in range(300)]
         first = load_flow(conn, tenant, j([*hosts, {"hostname": "alpha", "ip_address": "10.9.9.9"},
