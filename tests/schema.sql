@@ -4402,27 +4402,30 @@ AS $function$
 DECLARE
     v_wired uuid[];
 BEGIN
-    SELECT array_agg(a.id)
+    SELECT array_agg(w.id)
       INTO v_wired
-      FROM (SELECT p_client_account_id AS client_account_id OFFSET 0) AS t
-     CROSS JOIN unnest(p_asset_ids) AS u (id)
-      JOIN migration.assets AS a
-        ON a.client_account_id = t.client_account_id
-       AND a.id = u.id
-     WHERE a.client_account_id OPERATOR(migration.===) p_client_account_id
-       AND a.discovery_method = 'flow_based'
-       AND coalesce((
-           SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
-             FROM migration.discovery_flows AS f
-            WHERE f.client_account_id = a.client_account_id
-              AND f.id = a.discovery_flow_id
-              AND f.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE)
-       AND coalesce((
-           SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
-             FROM migration.raw_import_records AS r
-            WHERE r.client_account_id = a.client_account_id
-              AND r.id = a.raw_import_records_id
-              AND r.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE);
+      FROM unnest(p_asset_ids) AS u (id)
+     CROSS JOIN LATERAL (
+           SELECT a.id
+             FROM migration.assets AS a
+            WHERE a.client_account_id = p_client_account_id
+              AND a.id = u.id
+              AND a.client_account_id OPERATOR(migration.===) p_client_account_id
+              AND a.discovery_method = 'flow_based'
+              AND coalesce((
+                  SELECT f.engagement_id = a.engagement_id AND f.master_flow_id = a.master_flow_id
+                    FROM migration.discovery_flows AS f
+                   WHERE f.client_account_id = a.client_account_id
+                     AND f.id = a.discovery_flow_id
+                     AND f.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE)
+              AND coalesce((
+                  SELECT r.engagement_id = a.engagement_id AND r.asset_id = a.id
+                    FROM migration.raw_import_records AS r
+                   WHERE r.client_account_id = a.client_account_id
+                     AND r.id = a.raw_import_records_id
+                     AND r.client_account_id OPERATOR(migration.===) p_client_account_id), FALSE)
+           OFFSET 0
+       ) AS w;
     RETURN coalesce(v_wired, '{}');
 END
 $function$
