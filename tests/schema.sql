@@ -4023,14 +4023,18 @@ BEGIN
     SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
            a.master_flow_id, a.raw_import_records_id
       INTO v_asset
-      FROM (SELECT v_tenant AS client_account_id OFFSET 0) AS t
-     CROSS JOIN unnest(v_noted) AS u (id)
-      JOIN migration.assets AS a
-        ON a.client_account_id = t.client_account_id
-       AND a.id = u.id
-     WHERE a.client_account_id OPERATOR(migration.===) v_tenant
-       AND a.deleted_at IS NULL
-       AND a.id <> ALL (v_wired)
+      FROM unnest(v_noted) AS u (id)
+     CROSS JOIN LATERAL (
+           SELECT a.client_account_id, a.engagement_id, a.id, a.discovery_method, a.discovery_flow_id,
+                  a.master_flow_id, a.raw_import_records_id
+             FROM migration.assets AS a
+            WHERE a.client_account_id = v_tenant
+              AND a.id = u.id
+              AND a.client_account_id OPERATOR(migration.===) v_tenant
+              AND a.deleted_at IS NULL
+           OFFSET 0
+       ) AS a
+     WHERE u.id <> ALL (v_wired)
      ORDER BY a.id
      LIMIT 1;
     IF NOT FOUND THEN
