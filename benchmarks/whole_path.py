@@ -2,16 +2,25 @@
 """The whole import path, file -> linked assets, through the client, as the CLI runs it.
 
     DISCOVERY_DATABASE_URL=postgresql://root@127.0.0.1:5432/dw_bench \\
-        python benchmarks/whole_path.py --records 100000 [--variants second,whole,floor,copy,reads]
+        python benchmarks/whole_path.py --records 100000 [--variants retry,second,whole,floor,copy,reads]
 
 Writes N generated CMDB rows (benchmarks/create_assets.py's data, from
 ``--seed``) to a CSV file, then times, in the same run:
 
+  retry   one whole path into a new tenant whose load is committed before the
+          create call (as a backend that loads and creates in two
+          transactions), the call rolled back --retry-attempts K times (default
+          2; as when the connection drops before COMMIT), then made again and
+          committed; the committed call is compared with the first. A
+          rolled-back big call leaves the table's new size in the statistics
+          (ANALYZE writes it in place) but not its tenant (migration 0013).
+          It runs before every other variant: on a fresh database, its first
+          call is the database's first big import.
   second  a "second import": --imports K (default 4) whole paths of N records
           each into the same database, one after the other, with no ANALYZE
           between them (tenants A, B, A, C: a new tenant, then the first
           tenant again, then another new one); each is compared with the first.
-          Run it first, on a fresh database.
+          Run it on a fresh database (retry, when asked for, comes first).
   session --session-imports K (default 8) whole paths of N records through
           ONE connection, as a backend's pooled session makes them, each into
           a new tenant, each compared with the first. From a function's sixth
@@ -85,7 +94,7 @@ except ImportError:  # run from a checkout without the package installed
     from discovery_wiring.migrate import ensure_migrated
     from discovery_wiring.readers import iter_records
 
-VARIANTS = ("second", "session", "whole", "floor", "copy", "reads")
+VARIANTS = ("retry", "second", "session", "whole", "floor", "copy", "reads")
 HEADERS = [*MAPPINGS, *UNMAPPED]
 # The benchmark's headers, mapped as create_assets.py maps them; the generic
 # CMDB profile would make "Serial Number" an external ID (unique per row: no
@@ -138,8 +147,38 @@ def child_session(url: str, path: str, imports: int) -> list[dict]:
         return runs
 
 
-def one_path(conn: psycopg.Connection, path: str, tenant: tuple[uuid.UUID, uuid.UUID], name: str) -> dict:
-    client = _TimedClient(conn)
+class _RetryingClient(_TimedClient):
+    """The client of a backend that loads and maps an import in one
+    transaction and creates the assets in another: the load is committed,
+    then the create call is made and rolled back ``attempts`` times (as when
+    the connection drops or the caller fails before COMMIT), then made again
+    and committed by the path."""
+
+    attempts: int
+    rolled_back_s: list[float]
+    connection: psycopg.Connection
+
+    def create_assets_from_discovery(self, *args, **kwargs):
+        self.connection.commit()
+        for _ in range(self.attempts):
+            t0 = time.perf_counter()
+            super().create_assets_from_discovery(*args, **kwargs)
+            self.rolled_back_s.append(time.perf_counter() - t0)
+            self.connection.rollback()
+        return super().create_assets_from_discovery(*args, **kwargs)
+
+
+def child_retry(url: str, path: str, attempts: int) -> dict:
+    with psycopg.connect(url) as conn:
+        client = _RetryingClient(conn)
+        client.attempts, client.rolled_back_s, client.connection = attempts, [], conn
+        run = one_path(conn, path, (uuid.uuid4(), uuid.uuid4()), "bench retry", client)
+        return {**run, "rolled_back_create_s": client.rolled_back_s}
+
+
+def one_path(conn: psycopg.Connection, path: str, tenant: tuple[uuid.UUID, uuid.UUID], name: str,
+             client: _TimedClient | None = None) -> dict:
+    client = client or _TimedClient(conn)
     client.marks = {}
     client.register_tenant(tenant, client_name=name, engagement_name=name)  # idempotent, not timed
     conn.commit()
@@ -310,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--child":
         print(json.dumps(child_whole_path(os.environ["DISCOVERY_DATABASE_URL"], *argv[1:5])))
         return 0
+    if argv and argv[0] == "--child-retry":
+        print(json.dumps(child_retry(os.environ["DISCOVERY_DATABASE_URL"], argv[1], int(argv[2]))))
+        return 0
     if argv and argv[0] == "--child-session":
         print(json.dumps(child_session(os.environ["DISCOVERY_DATABASE_URL"], argv[1], int(argv[2]))))
         return 0
@@ -320,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--imports", type=int, default=4, help="imports of the second variant (default 4)")
     ap.add_argument("--session-imports", type=int, default=8,
                     help="imports of the session variant, through one connection (default 8)")
+    ap.add_argument("--retry-attempts", type=int, default=2,
+                    help="whole paths of the retry variant rolled back before the committed one (default 2)")
     ap.add_argument("--read-repeats", type=int, default=21, help="calls per read, after one untimed (default 21)")
-    ap.add_argument("--variants", default="second,session,whole,floor,copy,reads",
+    ap.add_argument("--variants", default="retry,second,session,whole,floor,copy,reads",
                     help=f"comma-separated subset of {','.join(VARIANTS)}")
     args = ap.parse_args(argv)
     url = os.environ.get("DISCOVERY_DATABASE_URL")
@@ -349,6 +393,19 @@ def main(argv: list[str] | None = None) -> int:
                 write_csv(files[seed], n, seed)
             return files[seed]
 
+        if "retry" in variants:
+            checkpoint(admin)
+            log(f"retry: a whole path whose create call is rolled back {args.retry_attempts} time(s), then committed")
+            out = subprocess.run(
+                [sys.executable, __file__, "--child-retry", str(data_file(args.seed)), str(args.retry_attempts)],
+                env={**os.environ, "DISCOVERY_DATABASE_URL": url}, check=True, stdout=subprocess.PIPE, text=True)
+            retry = json.loads(out.stdout)
+            result["retry"] = {k: r3(v) for k, v in retry.items()}
+            result["retry"]["rolled_back_create_s"] = [r3(x) for x in retry["rolled_back_create_s"]]
+            result["retry"]["create_ratio_to_first_attempt"] = ratio(retry["create_s"],
+                                                                     retry["rolled_back_create_s"][0])
+            log(f"  {retry['seconds']:.1f}s; create calls {[round(x, 1) for x in retry['rolled_back_create_s']]}"
+                f" rolled back, {retry['create_s']:.1f}s committed")
         if "second" in variants:
             tenants = {k: (uuid.uuid4(), uuid.uuid4()) for k in "ABC"}
             order = ("A", "B", "A", "C")
@@ -403,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_speed_vs_copy_into_plain_table": ratio(floor.get("copy_s"), load_s),
         "second_import_max_vs_first": max(result["second"]["ratios_to_first"]) if "second" in result else None,
         "session_import_max_vs_first": max(result["session"]["ratios_to_first"]) if "session" in result else None,
+        "retry_create_vs_first_attempt": result.get("retry", {}).get("create_ratio_to_first_attempt"),
     }
     result["client"] = {"python": platform.python_version(), "psycopg": psycopg.__version__,
                         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
