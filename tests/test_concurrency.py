@@ -607,6 +607,36 @@ def test_no_call_scans_a_batch_once_per_row_when_joins_are_nested_loops(db_url):
     assert not walks, "\n".join(walks)
 
 
+def test_a_create_call_rolled_back_and_made_again_ends_as_one_call(db_url):
+    """A backend makes a create call again after its transaction was rolled
+    back (a dropped connection, a deadlock, its own error after the call). The
+    first call refreshed the assets' statistics inside its transaction, and
+    the rollback takes its rows away but leaves the table's new size. The
+    retried call, and a third after a second rollback, end as one call would
+    have: the same outcomes, every record linked once, the tenant healthy.
+    (How the retry's plans stay linear: the nested-loop test above.)"""
+    with psycopg.connect(db_url) as conn:
+        tenant = new_tenant(conn)
+        servers = [{"hostname": f"r-{i}", "ip_address": f"10.8.{i // 250}.{i % 250}"} for i in range(1_500)]
+        flow = load_flow(conn, tenant, j([*servers, {"hostname": "r-7"}, {"ip_address": "not an address"}]))
+        conn.commit()
+        results = []
+        for attempt in range(3):
+            results.append(create_assets(conn, tenant, flow["discovery_flow_id"]))
+            if attempt < 2:
+                conn.rollback()
+        conn.commit()
+        outcomes = [{k: r[k] for k in ("created", "matched", "conflicts", "invalid", "already_linked")}
+                    for r in results]
+        assert outcomes == [{"created": 1_500, "matched": 1, "conflicts": 0, "invalid": 1, "already_linked": 0}] * 3
+        assert status_counts(conn, flow["data_import_id"]) == {"created": 1_500, "matched": 1, "invalid": 1}
+        assert val(conn, "select count(*) from migration.assets where client_account_id = %s",
+                   (tenant.client_account_id,)) == 1_500
+        assert val(conn, "select count(*) from migration.asset_inventory_runs where client_account_id = %s",
+                   (tenant.client_account_id,)) == 1
+        assert_tenant_sound(conn, tenant)
+
+
 def test_big_calls_of_two_tenants_do_not_queue_behind_one_analyze(db_url):
     """A big call refreshes the statistics of the assets it wrote inside its
     transaction, and ANALYZE keeps its lock on the table until that
