@@ -502,6 +502,56 @@ def test_undoing_an_import_of_a_tenant_new_to_the_statistics_finds_each_asset_an
         assert "Rows Removed by Join Filter" not in plan, plan
 
 
+def every_api_call(conn: psycopg.Connection) -> None:
+    """The API's writing calls and reads on a new tenant, each once, as a
+    backend makes them (for the tests that read their plans): create, a second
+    import with a conflict and its resolution, hand-made changes (a wiring
+    column, noted and checked at its COMMIT, and a name), cleansing first, the
+    client's bulk load with mappings and cleansed data from the backend,
+    repair_wiring, undo, then every read."""
+    tenant = new_tenant(conn)
+    hosts = [{"hostname": f"h-{i}", "operating_system": "Linux"} for i in range(300)]
+    first = load_flow(conn, tenant, j([*hosts, {"hostname": "alpha", "ip_address": "10.9.9.9"},
+                                       {"hostname": "beta", "ip_address": "10.9.9.9"}]))
+    assert create_assets(conn, tenant, first["discovery_flow_id"])["created"] == 302
+    second = load_flow(conn, tenant, j([*({**h, "operating_system": "Windows"} for h in hosts),
+                                        {"ip_address": "10.9.9.9"}]), "again")
+    result = create_assets(conn, tenant, second["discovery_flow_id"])
+    assert (result["matched"], result["updated"], result["conflicts"]) == (300, 300, 1), result
+    [conflict] = pending_conflicts(conn, second["discovery_flow_id"])
+    resolve_conflict(conn, tenant, conflict["id"], "create_new")
+    # hand-made changes of wired assets: a wiring column (noted, checked at its COMMIT) and a name
+    conn.execute("update migration.assets set master_flow_id = master_flow_id"
+                 " where client_account_id = %s and hostname like 'h-1%%'", (tenant.client_account_id,))
+    conn.execute("update migration.assets set name = 'renamed ' || hostname"
+                 " where client_account_id = %s and hostname like 'h-1%%'", (tenant.client_account_id,))
+    third = load_flow(conn, tenant, j([{"hostname": f"t-{i}"} for i in range(300)]), "third")
+    assert cleanse_records(conn, tenant, third["discovery_flow_id"])["cleansed"] == 300
+    assert create_assets(conn, tenant, third["discovery_flow_id"])["created"] == 300
+    # the client's bulk load, mappings, and cleansed data the backend computed
+    fourth = create_data_import(conn, tenant, import_name="fourth")
+    assert DiscoveryClient(conn).add_raw_records(
+        tenant, fourth, ({"Server": f"f-{i}", "Owner": "ops"} for i in range(200))) == 200
+    assert set_field_mappings(conn, tenant, fourth, {"Server": "hostname", "Owner": "business_owner"}) == 2
+    flow = start_discovery_flow(conn, tenant, fourth)["discovery_flow_id"]
+    records = list_raw_records(conn, tenant, data_import_id=fourth, page_size=200)["records"]
+    assert persist_cleansed_data(conn, tenant, flow, [
+        {"raw_import_record_id": str(r["id"]), "cleansed_data": {"hostname": r["raw_data"]["Server"]}}
+        for r in records]) == 200
+    assert create_assets(conn, tenant, flow)["created"] == 200
+    repair(conn, tenant, dry_run=False)
+    assert undo_import(conn, tenant, second["data_import_id"], dry_run=False)["changes_reverted"] == 300
+    # the reads
+    assert len(list_assets(conn, tenant, page_size=200)["assets"]) == 200
+    assert list_assets(conn, tenant, flow_id=flow, page=2, page_size=100)["assets"]
+    assert list_conflicts(conn, tenant, status="resolved")["conflicts"]
+    assert list_raw_records(conn, tenant, data_import_id=first["data_import_id"], outcome="created")["records"]
+    assert list_data_imports(conn, tenant)["imports"]
+    assert wiring_health(conn, tenant, detail=True)["health_status"] == "healthy"
+    assert get_asset(conn, tenant, val(conn, "select asset_id from migration.raw_import_records where id = %s",
+                                       (records[0]["id"],)))
+
+
 def test_generic_plans_compare_no_row_with_a_whole_array(db_url):
     """A backend keeps its sessions, and from a function's sixth call in a
     session PL/pgSQL may run a statement with its generic plan, where an array
@@ -511,30 +561,11 @@ def test_generic_plans_compare_no_row_with_a_whole_array(db_url):
     growing with the square of the batch. The API's writing calls run here
     with generic plans from the first call, read with auto_explain: no filter
     compares a row with an array parameter (an index condition looks each
-    element up once, which is linear). Cleansing first, repair_wiring and
-    add_raw_records are run too."""
+    element up once, which is linear). The calls: every_api_call."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("set plan_cache_mode = force_generic_plan")
         plans = plans_as_notices(conn, analyze=False)
-        tenant = new_tenant(conn)
-        hosts = [{"hostname": f"h-{i}", "operating_system": "Linux"} for i in range(300)]
-        first = load_flow(conn, tenant, j([*hosts, {"hostname": "alpha", "ip_address": "10.9.9.9"},
-                                           {"hostname": "beta", "ip_address": "10.9.9.9"}]))
-        assert create_assets(conn, tenant, first["discovery_flow_id"])["created"] == 302
-        second = load_flow(conn, tenant, j([*({**h, "operating_system": "Windows"} for h in hosts),
-                                            {"ip_address": "10.9.9.9"}]), "again")
-        result = create_assets(conn, tenant, second["discovery_flow_id"])
-        assert (result["matched"], result["updated"], result["conflicts"]) == (300, 300, 1), result
-        [conflict] = pending_conflicts(conn, second["discovery_flow_id"])
-        resolve_conflict(conn, tenant, conflict["id"], "create_new")
-        # a hand-made change of wired assets: noted, then checked at COMMIT
-        conn.execute("update migration.assets set name = 'renamed ' || hostname"
-                     " where client_account_id = %s and hostname like 'h-1%%'", (tenant.client_account_id,))
-        third = load_flow(conn, tenant, j([{"hostname": f"t-{i}"} for i in range(50)]), "third")
-        assert cleanse_records(conn, tenant, third["discovery_flow_id"])["cleansed"] == 50
-        assert create_assets(conn, tenant, third["discovery_flow_id"])["created"] == 50
-        repair(conn, tenant, dry_run=False)
-        assert undo_import(conn, tenant, second["data_import_id"], dry_run=False)["changes_reverted"] == 300
+        every_api_call(conn)
         conn.execute("set auto_explain.log_min_duration = -1")
     # the plans read include the insert trigger's and those of the check at COMMIT
     assert any("FROM inserted AS i" in p for p in plans), "no plan of the insert trigger"
@@ -551,55 +582,15 @@ def test_no_call_scans_a_batch_once_per_row_when_joins_are_nested_loops(db_url):
     one (whose ANALYZE left the table's size but not its tenant) joined the
     100,000-record batch's asset IDs to the tenant's assets that way: the
     batch's array was scanned once per asset, 7.5 billion comparisons,
-    12.5 minutes instead of 0.8 s. The API's writing calls run here with only
-    nested loops allowed, read with auto_explain: no plan node reads more
-    than a few rows per loop over many loops (a lookup by key reads one)."""
+    12.5 minutes instead of 0.8 s. The API's calls (every_api_call) run here
+    with only nested loops allowed, read with auto_explain: no plan node reads
+    more than a few rows per loop over many loops (a lookup by key reads one)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("set enable_hashjoin = off")
         conn.execute("set enable_mergejoin = off")
         conn.execute("set enable_seqscan = off")
         plans = plans_as_notices(conn)
-        tenant = new_tenant(conn)
-        hosts = [{"hostname": f"h-{i}", "operating_system": "Linux"} for i in range(300)]
-        first = load_flow(conn, tenant, j([*hosts, {"hostname": "alpha", "ip_address": "10.9.9.9"},
-                                           {"hostname": "beta", "ip_address": "10.9.9.9"}]))
-        assert create_assets(conn, tenant, first["discovery_flow_id"])["created"] == 302
-        second = load_flow(conn, tenant, j([*({**h, "operating_system": "Windows"} for h in hosts),
-                                            {"ip_address": "10.9.9.9"}]), "again")
-        result = create_assets(conn, tenant, second["discovery_flow_id"])
-        assert (result["matched"], result["updated"], result["conflicts"]) == (300, 300, 1), result
-        [conflict] = pending_conflicts(conn, second["discovery_flow_id"])
-        resolve_conflict(conn, tenant, conflict["id"], "create_new")
-        # hand-made changes of wired assets: a wiring column (noted, checked at its COMMIT) and a name
-        conn.execute("update migration.assets set master_flow_id = master_flow_id"
-                     " where client_account_id = %s and hostname like 'h-1%%'", (tenant.client_account_id,))
-        conn.execute("update migration.assets set name = 'renamed ' || hostname"
-                     " where client_account_id = %s and hostname like 'h-1%%'", (tenant.client_account_id,))
-        third = load_flow(conn, tenant, j([{"hostname": f"t-{i}"} for i in range(300)]), "third")
-        assert cleanse_records(conn, tenant, third["discovery_flow_id"])["cleansed"] == 300
-        assert create_assets(conn, tenant, third["discovery_flow_id"])["created"] == 300
-        # the client's bulk load, mappings, and cleansed data the backend computed
-        fourth = create_data_import(conn, tenant, import_name="fourth")
-        assert DiscoveryClient(conn).add_raw_records(
-            tenant, fourth, ({"Server": f"f-{i}", "Owner": "ops"} for i in range(200))) == 200
-        assert set_field_mappings(conn, tenant, fourth, {"Server": "hostname", "Owner": "business_owner"}) == 2
-        flow = start_discovery_flow(conn, tenant, fourth)["discovery_flow_id"]
-        records = list_raw_records(conn, tenant, data_import_id=fourth, page_size=200)["records"]
-        assert persist_cleansed_data(conn, tenant, flow, [
-            {"raw_import_record_id": str(r["id"]), "cleansed_data": {"hostname": r["raw_data"]["Server"]}}
-            for r in records]) == 200
-        assert create_assets(conn, tenant, flow)["created"] == 200
-        repair(conn, tenant, dry_run=False)
-        assert undo_import(conn, tenant, second["data_import_id"], dry_run=False)["changes_reverted"] == 300
-        # the reads
-        assert len(list_assets(conn, tenant, page_size=200)["assets"]) == 200
-        assert list_assets(conn, tenant, flow_id=flow, page=2, page_size=100)["assets"]
-        assert list_conflicts(conn, tenant, status="resolved")["conflicts"]
-        assert list_raw_records(conn, tenant, data_import_id=first["data_import_id"], outcome="created")["records"]
-        assert list_data_imports(conn, tenant)["imports"]
-        assert wiring_health(conn, tenant, detail=True)["health_status"] == "healthy"
-        assert get_asset(conn, tenant, val(conn, "select asset_id from migration.raw_import_records where id = %s",
-                                           (records[0]["id"],)))
+        every_api_call(conn)
         conn.execute("set auto_explain.log_min_duration = -1")
     assert any("FROM inserted AS i" in p for p in plans), "no plan of the insert trigger"
     walks = [f"{plan[:300]}\n    {line.strip()}" for plan in plans for line in plan.splitlines()
