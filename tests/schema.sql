@@ -18,7 +18,7 @@ table migration.import_field_mappings (client_account_id uuid not null, engageme
 table migration.raw_import_records (client_account_id uuid not null, engagement_id uuid not null, id uuid not null default migration.uuid_v7(), data_import_id uuid not null, master_flow_id uuid, row_number integer not null, raw_data jsonb not null, cleansed_data jsonb, validation_errors jsonb, is_valid boolean, is_processed boolean not null default false, processed_at timestamp with time zone, processing_status text, processing_notes text, asset_id uuid, created_at timestamp with time zone not null default now()) owner discovery_owner kind r acl 
 table migration.record_counts (client_account_id uuid not null, engagement_id uuid not null, data_import_id uuid not null, outcome text not null, with_warnings boolean not null, records bigint not null) owner discovery_owner kind r acl 
 table migration.tenants_unverified (client_account_id uuid not null, engagement_id uuid not null, since timestamp with time zone not null default now()) owner discovery_owner kind r acl 
-table migration.wiring_checks_pending (client_account_id uuid not null, transaction_id xid8 not null, live_notes bigint not null default 0) owner discovery_owner kind r acl 
+table migration.wiring_checks_pending (client_account_id uuid not null, transaction_id xid8 not null, live_notes bigint default 0) owner discovery_owner kind r acl 
 
 -- constraints
 constraint migration.asset_changes.asset_changes_asset_fkey FOREIGN KEY (client_account_id, engagement_id, asset_id) REFERENCES migration.assets(client_account_id, engagement_id, id) ON DELETE CASCADE
@@ -3957,10 +3957,12 @@ CREATE OR REPLACE FUNCTION migration.assets_note_wired()
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
-    IF (OLD.discovery_method = 'flow_based'
-        AND migration.wiring_problem(OLD.client_account_id, OLD.engagement_id, OLD.id, OLD.discovery_method,
-                                     OLD.discovery_flow_id, OLD.master_flow_id, OLD.raw_import_records_id) IS NULL)
-       OR (OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL AND NEW.discovery_method = 'flow_based') THEN
+    IF NEW.deleted_at IS NULL
+       AND ((OLD.discovery_method = 'flow_based'
+             AND migration.wiring_problem(OLD.client_account_id, OLD.engagement_id, OLD.id, OLD.discovery_method,
+                                          OLD.discovery_flow_id, OLD.master_flow_id, OLD.raw_import_records_id)
+                 IS NULL)
+            OR (OLD.deleted_at IS NOT NULL AND NEW.discovery_method = 'flow_based')) THEN
         PERFORM migration.note_must_be_wired(OLD.client_account_id, OLD.id);
     END IF;
     RETURN NEW;
@@ -4004,7 +4006,9 @@ BEGIN
      WHERE p.client_account_id = v_tenant
        AND p.transaction_id = v_xid
     RETURNING p.live_notes INTO v_live_notes;
-    IF coalesce(v_live_notes, 0) = 0 THEN
+    -- no pending row: an earlier check of this transaction saw every note;
+    -- a count of zero: nothing to read; no count (NULL): read the notes
+    IF NOT FOUND OR v_live_notes = 0 THEN
         RETURN NULL;
     END IF;
     WITH forgotten AS (
@@ -4215,8 +4219,25 @@ CREATE OR REPLACE FUNCTION migration.note_must_be_wired(p_client_account_id uuid
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
+DECLARE
+    v_xid xid8 := pg_catalog.pg_current_xact_id();
+    v_tenants text := coalesce(pg_catalog.current_setting('discovery_wiring.noted_tenants', TRUE), '');
 BEGIN
-    PERFORM migration.note_must_be_wired_all(p_client_account_id, ARRAY[p_asset_id]);
+    IF p_asset_id IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
+    VALUES (p_client_account_id, v_xid, p_asset_id)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO migration.wiring_checks_pending AS p (client_account_id, transaction_id, live_notes)
+    VALUES (p_client_account_id, v_xid, NULL)
+    ON CONFLICT (client_account_id, transaction_id)
+    DO UPDATE SET live_notes = NULL
+        WHERE p.live_notes IS NOT NULL;
+    IF strpos(v_tenants, p_client_account_id::text) = 0 THEN
+        PERFORM pg_catalog.set_config('discovery_wiring.noted_tenants',
+                                      v_tenants || p_client_account_id::text || ' ', TRUE);
+    END IF;
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
@@ -4312,7 +4333,8 @@ BEGIN
       INTO v_asset
       FROM migration.assets AS a
      WHERE a.client_account_id = OLD.client_account_id
-       AND a.id = OLD.asset_id;
+       AND a.id = OLD.asset_id
+       AND a.deleted_at IS NULL;
     IF FOUND AND v_asset.engagement_id = OLD.engagement_id AND v_asset.raw_import_records_id = OLD.id
        AND v_asset.discovery_method = 'flow_based'
        AND migration.wiring_problem(v_asset.client_account_id, v_asset.engagement_id, v_asset.id,

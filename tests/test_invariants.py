@@ -400,6 +400,14 @@ UNWIRING = {
     "unwire, then touch the links again": lambda a: [
         ("update migration.assets set raw_import_records_id = null where id = %s", (a.asset_id,)),
         ("update migration.assets set discovery_flow_id = discovery_flow_id where id = %s", (a.asset_id,))],
+    # a soft-deleted asset is not noted (the check passes it over); bringing it back notes it (migration 0014)
+    "soft-delete, clear raw.asset_id, bring it back": lambda a: [
+        ("update migration.assets set deleted_at = now() where id = %s", (a.asset_id,)),
+        ("update migration.raw_import_records set asset_id = null where id = %s", (a.record_id,)),
+        ("update migration.assets set deleted_at = null where id = %s", (a.asset_id,))],
+    "soft-delete and unwire in one statement, bring it back": lambda a: [
+        ("update migration.assets set deleted_at = now(), raw_import_records_id = null where id = %s", (a.asset_id,)),
+        ("update migration.assets set deleted_at = null where id = %s", (a.asset_id,))],
 }
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import psycopg
+import pytest
+
 from discovery_wiring import DiscoveryClient, Tenant
 from discovery_wiring.profiles import catalog, plan_mappings
 from discovery_wiring.readers import open_source
@@ -194,3 +197,80 @@ def test_a_change_made_after_the_import_is_kept(conn):
     assert (undo_a["changes_reverted"], undo_a["changes_kept"]) == (1, 1)  # environment reverted, the OS kept
     asset = client.list_assets(tenant).assets[0]
     assert (asset["operating_system"], asset["environment"]) == ("z", None)
+
+
+def pending_check_writes(conn) -> int:
+    """A count of the row versions written to the tenants' pending wiring
+    checks (migration.wiring_checks_pending) that grows by this transaction's
+    writes: the server adds earlier transactions' until it reports its
+    statistics, which it does only outside a transaction, so the difference
+    of two readings in one transaction is exact. The table is found in the
+    catalog: the backend's role may not name schema migration."""
+    return conn.execute(
+        "SELECT pg_stat_get_xact_tuples_inserted(c.oid) + pg_stat_get_xact_tuples_updated(c.oid)"
+        " FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'migration' AND c.relname = 'wiring_checks_pending'").fetchone()[0]
+
+
+def servers(n: int) -> list[dict]:
+    return [{"hostname": f"srv{i:05d}", "ip_address": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"}
+            for i in range(n)]
+
+
+def test_undo_of_a_big_import_writes_the_pending_check_once_not_once_per_row(app_conn):
+    """Undoing an import soft-deletes its assets and discards its records, one
+    row at a time for the wiring triggers, which note each asset for the
+    check at COMMIT. Each note rewrote the tenant's one pending-check row, and
+    the n-th rewrite walked the n versions before it (none removable before
+    the transaction ends): undoing 100,000 records took minutes (migration
+    0014). Through the backend's role, as a user undoes an import."""
+    client = DiscoveryClient(app_conn)
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    client.register_tenant(tenant, "undo", "undo")
+    run = run_import(client, tenant, "big", servers(1500))
+    app_conn.commit()
+    assert run.result.created == 1500
+
+    before = pending_check_writes(app_conn)
+    counts = client.undo_import(tenant, run.data_import_id, dry_run=False).counts
+    writes = pending_check_writes(app_conn) - before
+    app_conn.commit()
+    assert (counts["assets_deleted"], counts["records_discarded"]) == (1500, 1500)
+    # it was 3,000 writes (two notes per asset); now at most the row inserted and its count set unknown
+    # once (none here: a soft-deleted asset is not noted)
+    assert writes <= 2, writes
+    assert client.list_assets(tenant).total_count == 0
+    assert client.wiring_health(tenant).healthy
+
+
+def test_many_assets_noted_row_by_row_are_all_checked_at_commit(conn):
+    """When notes leave the count of live notes unknown, the check at COMMIT
+    reads them all: rewired in the same transaction, the commit passes;
+    unwired, it is refused and changes nothing."""
+    client = DiscoveryClient(conn)
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4())
+    client.register_tenant(tenant, "unwire", "unwire")
+    run = run_import(client, tenant, "big", servers(300))
+    conn.commit()
+    links = "SELECT id, asset_id FROM migration.raw_import_records WHERE data_import_id = %s ORDER BY id"
+    linked = conn.execute(links, (run.data_import_id,)).fetchall()
+
+    before = pending_check_writes(conn)
+    conn.execute("UPDATE migration.raw_import_records SET asset_id = NULL WHERE data_import_id = %s",
+                 (run.data_import_id,))
+    conn.execute("UPDATE migration.raw_import_records AS r SET asset_id = a.id FROM migration.assets AS a"
+                 " WHERE r.data_import_id = %s AND a.client_account_id = r.client_account_id"
+                 " AND a.raw_import_records_id = r.id", (run.data_import_id,))
+    assert pending_check_writes(conn) - before <= 2  # it was one write per record
+    conn.commit()
+    assert conn.execute(links, (run.data_import_id,)).fetchall() == linked
+
+    before = pending_check_writes(conn)
+    conn.execute("UPDATE migration.raw_import_records SET asset_id = NULL WHERE data_import_id = %s"
+                 " AND row_number > 1", (run.data_import_id,))
+    assert pending_check_writes(conn) - before <= 2
+    with pytest.raises(psycopg.errors.CheckViolation) as refused:
+        conn.commit()
+    assert refused.value.diag.constraint_name == "assets_flow_based_wired"
+    assert conn.execute(links, (run.data_import_id,)).fetchall() == linked
+    assert client.wiring_health(tenant).healthy
