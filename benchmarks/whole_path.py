@@ -37,6 +37,11 @@ Writes N generated CMDB rows (benchmarks/create_assets.py's data, from
   reads   medians of the read calls on the tenant of ``whole``: wiring_health,
           list_assets, list_conflicts, list_raw_records, list_data_imports and
           get_asset (--read-repeats calls each).
+  undo    undo_import of the import of ``whole`` (after ``reads``), as a user
+          takes back a wrong import: the dry run, then the real run, COMMIT,
+          then wiring_health; compared with the whole path's create call.
+          Before migration 0014 each row the undo changed rewrote the
+          tenant's pending wiring check: quadratic.
 
 A whole path is what ``discovery-wiring run FILE`` does, in a child process
 (whose peak RSS is reported): pipeline.plan_import (profile, mappings; the
@@ -95,7 +100,7 @@ except ImportError:  # run from a checkout without the package installed
     from discovery_wiring.migrate import ensure_migrated
     from discovery_wiring.readers import iter_records
 
-VARIANTS = ("retry", "second", "session", "whole", "floor", "copy", "reads")
+VARIANTS = ("retry", "second", "session", "whole", "floor", "copy", "reads", "undo")
 HEADERS = [*MAPPINGS, *UNMAPPED]
 # The benchmark's headers, mapped as create_assets.py maps them; the generic
 # CMDB profile would make "Serial Number" an external ID (unique per row: no
@@ -338,6 +343,25 @@ def run_reads(url: str, tenant: tuple, data_import_id: str, flow_id: str, repeat
             "database_assets": rows[0], "database_raw_records": rows[1], "database_tenants": rows[2]}
 
 
+def run_undo(url: str, tenant: tuple, data_import_id: str) -> dict:
+    """undo_import of one import: the dry run, then the real run and its COMMIT, then the health."""
+    with psycopg.connect(url) as conn:
+        client = DiscoveryClient(conn)
+        imp = uuid.UUID(data_import_id)
+        t0 = time.perf_counter()
+        dry = client.undo_import(tenant, imp, dry_run=True).counts
+        conn.rollback()
+        t1 = time.perf_counter()
+        done = client.undo_import(tenant, imp, dry_run=False).counts
+        t2 = time.perf_counter()
+        conn.commit()
+        t3 = time.perf_counter()
+        health = client.wiring_health(tenant)
+        conn.commit()
+    return {"dry_run_s": t1 - t0, "undo_s": t2 - t1, "commit_s": t3 - t2, "counts": done,
+            "dry_run_counts_equal": dry == done, "health_status": health["health_status"]}
+
+
 # --------------------------------------------------------------------------- main
 
 def r3(x):
@@ -369,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retry-attempts", type=int, default=2,
                     help="whole paths of the retry variant rolled back before the committed one (default 2)")
     ap.add_argument("--read-repeats", type=int, default=21, help="calls per read, after one untimed (default 21)")
-    ap.add_argument("--variants", default="retry,second,session,whole,floor,copy,reads",
+    ap.add_argument("--variants", default="retry,second,session,whole,floor,copy,reads,undo",
                     help=f"comma-separated subset of {','.join(VARIANTS)}")
     args = ap.parse_args(argv)
     url = os.environ.get("DISCOVERY_DATABASE_URL")
@@ -378,8 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if bad := [v for v in variants if v not in VARIANTS]:
         ap.error(f"unknown variant(s): {', '.join(bad)}")
-    if "reads" in variants and "whole" not in variants:
-        ap.error("reads needs whole (it reads the tenant whole created)")
+    for needs_whole in ("reads", "undo"):
+        if needs_whole in variants and "whole" not in variants:
+            ap.error(f"{needs_whole} needs whole (it works on the tenant whole created)")
     n = args.records
     migrated = ensure_migrated(url)
     result: dict = {"records": n, "seed": args.seed,
@@ -455,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
             log("reads")
             result["reads"] = run_reads(url, tenant, whole["data_import_id"], whole["discovery_flow_id"],
                                         args.read_repeats)
+        if "undo" in variants:
+            checkpoint(admin)
+            log("undo_import of the whole path's import")
+            undo = run_undo(url, tenant, whole["data_import_id"])
+            result["undo"] = {k: r3(v) for k, v in undo.items()}
+            log(f"  dry run {undo['dry_run_s']:.1f}s, undo {undo['undo_s']:.1f}s, COMMIT {undo['commit_s']:.1f}s")
     whole_s = result.get("whole", {}).get("seconds")
     floor = result.get("floor", {})
     load_s = result.get("whole", {}).get("load_s")
@@ -465,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         "second_import_max_vs_first": max(result["second"]["ratios_to_first"]) if "second" in result else None,
         "session_import_max_vs_first": max(result["session"]["ratios_to_first"]) if "session" in result else None,
         "retry_create_vs_first_attempt": result.get("retry", {}).get("create_ratio_to_first_attempt"),
+        "undo_vs_create": ratio(result.get("undo", {}).get("undo_s"), result.get("whole", {}).get("create_s")),
     }
     result["client"] = {"python": platform.python_version(), "psycopg": psycopg.__version__,
                         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
