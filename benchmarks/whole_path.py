@@ -2,7 +2,7 @@
 """The whole import path, file -> linked assets, through the client, as the CLI runs it.
 
     DISCOVERY_DATABASE_URL=postgresql://root@127.0.0.1:5432/dw_bench \\
-        python benchmarks/whole_path.py --records 100000 [--variants retry,second,whole,floor,copy,reads]
+        python benchmarks/whole_path.py --records 100000 [--variants retry,second,session,whole,floor,copy,reads,undo]
 
 Writes N generated CMDB rows (benchmarks/create_assets.py's data, from
 ``--seed``) to a CSV file, then times, in the same run:
