@@ -4223,9 +4223,6 @@ DECLARE
     v_xid xid8 := pg_catalog.pg_current_xact_id();
     v_tenants text := coalesce(pg_catalog.current_setting('discovery_wiring.noted_tenants', TRUE), '');
 BEGIN
-    IF p_asset_id IS NULL THEN
-        RETURN;
-    END IF;
     INSERT INTO migration.assets_wired_in_transaction (client_account_id, transaction_id, asset_id)
     VALUES (p_client_account_id, v_xid, p_asset_id)
     ON CONFLICT DO NOTHING;
