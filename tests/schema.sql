@@ -97,6 +97,8 @@ CREATE INDEX asset_changes_run_idx ON migration.asset_changes USING btree (run_i
 CREATE INDEX asset_changes_tenant_idx ON migration.asset_changes USING btree (client_account_id, engagement_id, changed_at DESC, id DESC);
 CREATE INDEX asset_conflict_resolutions_existing_asset_idx ON migration.asset_conflict_resolutions USING btree (existing_asset_id);
 CREATE INDEX asset_conflict_resolutions_flow_idx ON migration.asset_conflict_resolutions USING btree (discovery_flow_id, resolution_status, created_at, id);
+CREATE INDEX asset_conflict_resolutions_raw_record_idx ON migration.asset_conflict_resolutions USING btree (raw_import_record_id);
+CREATE INDEX asset_conflict_resolutions_resolved_asset_idx ON migration.asset_conflict_resolutions USING btree (resolved_asset_id) WHERE (resolved_asset_id IS NOT NULL);
 CREATE INDEX asset_conflict_resolutions_tenant_listing_idx ON migration.asset_conflict_resolutions USING btree (client_account_id, engagement_id, resolution_status, created_at, id);
 CREATE INDEX asset_inventory_runs_flow_idx ON migration.asset_inventory_runs USING btree (discovery_flow_id);
 CREATE INDEX assets_discovery_flow_idx ON migration.assets USING btree (discovery_flow_id, created_at DESC, id DESC) WHERE (discovery_flow_id IS NOT NULL);
@@ -113,6 +115,7 @@ CREATE INDEX assets_wiring_suspects_idx ON migration.assets USING btree (client_
 CREATE INDEX data_imports_master_flow_idx ON migration.data_imports USING btree (master_flow_id) WHERE (master_flow_id IS NOT NULL);
 CREATE INDEX data_imports_tenant_listing_idx ON migration.data_imports USING btree (client_account_id, engagement_id, created_at DESC, id DESC);
 CREATE INDEX discovery_flows_data_import_idx ON migration.discovery_flows USING btree (data_import_id) WHERE (data_import_id IS NOT NULL);
+CREATE INDEX discovery_flows_master_flow_idx ON migration.discovery_flows USING btree (master_flow_id) WHERE (master_flow_id IS NOT NULL);
 CREATE INDEX raw_import_records_asset_idx ON migration.raw_import_records USING btree (asset_id) WHERE (asset_id IS NOT NULL);
 CREATE INDEX raw_import_records_outcome_idx ON migration.raw_import_records USING btree (data_import_id, processing_status, row_number) WHERE (processing_status = ANY (ARRAY['conflict'::text, 'invalid'::text, 'discarded'::text]));
 CREATE INDEX raw_import_records_tenant_listing_idx ON migration.raw_import_records USING btree (client_account_id, data_import_id, engagement_id, row_number);

@@ -502,6 +502,85 @@ def test_undoing_an_import_of_a_tenant_new_to_the_statistics_finds_each_asset_an
         assert "Rows Removed by Join Filter" not in plan, plan
 
 
+def test_a_hand_made_purge_finds_each_conflict_naming_a_row_by_its_key(db_url):
+    """Deleting a raw record or an asset checks that no conflict names it
+    (its raw record, or the asset a resolution created). The API deletes
+    neither, but a person purging an import or stray assets by hand does.
+    Before migration 0015 no index was led by either column, so each check
+    walked the tenant's conflicts once per row deleted. Here a tenant holds 60
+    conflicts (30 resolved), then 100 records and 100 hand-made assets are
+    deleted with sequential scans off, read with auto_explain: each check
+    reads only the conflicts that name its row (none)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tenant = new_tenant(conn)
+        pairs = 60
+        first = load_flow(conn, tenant, j([{"hostname": f"{side}-{i}", "ip_address": f"10.7.0.{i}"}
+                                           for i in range(pairs) for side in ("a", "b")]))
+        assert create_assets(conn, tenant, first["discovery_flow_id"])["created"] == 2 * pairs
+        second = load_flow(conn, tenant, j([{"ip_address": f"10.7.0.{i}"} for i in range(pairs)]), "addresses")
+        assert create_assets(conn, tenant, second["discovery_flow_id"])["conflicts"] == pairs
+        for conflict in pending_conflicts(conn, second["discovery_flow_id"])[:pairs // 2]:
+            resolve_conflict(conn, tenant, conflict["id"], "create_new")
+        stray = load_flow(conn, tenant, j([{"hostname": f"p-{i}"} for i in range(100)]), "stray")
+        conn.execute("insert into migration.assets (client_account_id, engagement_id, name, discovery_method)"
+                     " select %s, %s, 'manual ' || i, 'manual' from generate_series(1, 100) as i", tuple(tenant))
+        conn.execute("set enable_seqscan = off")
+        plans = plans_as_notices(conn)
+        with conn.transaction():
+            deleted = conn.execute("delete from migration.raw_import_records where data_import_id = %s",
+                                   (stray["data_import_id"],)).rowcount
+            deleted += conn.execute("delete from migration.assets where client_account_id = %s"
+                                    " and name like 'manual %%'", (tenant.client_account_id,)).rowcount
+        conn.execute("set auto_explain.log_min_duration = -1")
+        assert deleted == 200
+        assert val(conn, "select count(*) from migration.asset_conflict_resolutions where client_account_id = %s"
+                         " and resolution_status = 'resolved'", (tenant.client_account_id,)) == pairs // 2
+    checks = {column: [p for p in plans if 'FROM ONLY "migration"."asset_conflict_resolutions"' in p
+                       and f'OPERATOR(pg_catalog.=) "{column}"' in p]
+              for column in ("raw_import_record_id", "resolved_asset_id")}
+    assert {column: len(found) for column, found in checks.items()} == {
+        "raw_import_record_id": 100, "resolved_asset_id": 100}
+    walks = [plan for found in checks.values() for plan in found
+             if any(int(n) > 0 for n in re.findall(r"Rows Removed by (?:Filter|Index Recheck): (\d+)", plan))]
+    assert not walks, walks[0]
+
+
+# A reference whose check on delete may walk rows: the column, and why it has no index.
+UNINDEXED_REFERENCES = {
+    "raw_import_records_master_flow_fkey":
+        "an index would cost every record loaded an entry, for a check run only when a flow's state row is"
+        " deleted by hand",
+}
+
+
+def test_every_reference_is_checked_on_delete_by_an_index_of_its_own_column(db_url):
+    """Each foreign key of schema migration has an index on the referencing
+    table led by its own column (the one after client_account_id and
+    engagement_id; client_account_id for a key of the engagement alone), so
+    that deleting a referenced row looks its references up instead of
+    walking the tenant's rows; a partial index counts when its predicate is
+    only that column being set. UNINDEXED_REFERENCES lists the exceptions."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        keys = rows(conn, """
+            select c.conname, c.conrelid::regclass::text as referencing,
+                   (select a.attname from unnest(c.conkey) with ordinality as k (attnum, n)
+                      join pg_attribute as a on a.attrelid = c.conrelid and a.attnum = k.attnum
+                     where a.attname not in ('client_account_id', 'engagement_id') order by k.n limit 1) as own,
+                   array(select a.attname || coalesce(' where ' || pg_get_expr(i.indpred, i.indrelid), '')
+                           from pg_index as i
+                           join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                          where i.indrelid = c.conrelid) as led_by
+              from pg_constraint as c
+             where c.contype = 'f' and c.connamespace = 'migration'::regnamespace""")
+    assert len(keys) > 25
+    unindexed = {}
+    for key in keys:
+        own = key["own"] or "client_account_id"
+        if not {own, f"{own} where ({own} IS NOT NULL)"} & set(key["led_by"]):
+            unindexed[key["conname"]] = f"{key['referencing']}.{own}"
+    assert set(unindexed) == set(UNINDEXED_REFERENCES), unindexed
+
+
 def every_api_call(conn: psycopg.Connection) -> None:
     """The API's writing calls and reads on a new tenant, each once, as a
     backend makes them (for the tests that read their plans): create, a second
