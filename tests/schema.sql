@@ -2851,41 +2851,50 @@ BEGIN
        AND (v_discovery_flow_id IS NULL OR c.discovery_flow_id = v_discovery_flow_id)
        AND (p_status IS NULL OR c.resolution_status = p_status);
 
-    SELECT coalesce(jsonb_agg(page.conflict ORDER BY page.created_at, page.id), '[]'::jsonb)
+    -- The page is found first, as IDs alone (in the index of the tenant's
+    -- conflicts by status and age, or the flow's); only its rows are then
+    -- read whole and given their raw record and candidates. With the JSON in
+    -- the same query as the OFFSET, every conflict skipped was joined to its
+    -- record and its candidates read before being thrown away: page 100 of
+    -- 10,000 resolved conflicts took 1.2 s.
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', c.id, 'discovery_flow_id', c.discovery_flow_id,
+               'raw_import_record_id', c.raw_import_record_id, 'row_number', r.row_number,
+               'data_import_id', r.data_import_id,
+               'existing_asset_id', c.existing_asset_id, 'candidate_asset_ids', c.candidate_asset_ids,
+               'conflict_type', c.conflict_type, 'conflict_key', c.conflict_key,
+               'new_asset_data', c.new_asset_data, 'resolution_status', c.resolution_status,
+               'resolution_action', c.resolution_action, 'resolution_note', c.resolution_note,
+               'resolved_asset_id', c.resolved_asset_id, 'resolved_at', c.resolved_at,
+               'created_at', c.created_at,
+               'candidates', (
+                   SELECT coalesce(jsonb_agg(jsonb_build_object(
+                              'id', a.id, 'name', a.name, 'asset_type', a.asset_type, 'hostname', a.hostname,
+                              'fqdn', a.fqdn, 'ip_address', a.ip_address, 'external_ids', a.external_ids,
+                              'operating_system', a.operating_system, 'deleted_at', a.deleted_at)
+                              ORDER BY a.id = c.existing_asset_id DESC, a.created_at), '[]'::jsonb)
+                     FROM migration.assets AS a
+                    WHERE a.client_account_id = p_client_account_id
+                      AND a.id = ANY (c.candidate_asset_ids || c.existing_asset_id)))
+               ORDER BY c.created_at, c.id), '[]'::jsonb)
       INTO v_conflicts
       FROM (
-        SELECT c.id, c.created_at,
-               jsonb_build_object(
-                   'id', c.id, 'discovery_flow_id', c.discovery_flow_id,
-                   'raw_import_record_id', c.raw_import_record_id, 'row_number', r.row_number,
-                   'data_import_id', r.data_import_id,
-                   'existing_asset_id', c.existing_asset_id, 'candidate_asset_ids', c.candidate_asset_ids,
-                   'conflict_type', c.conflict_type, 'conflict_key', c.conflict_key,
-                   'new_asset_data', c.new_asset_data, 'resolution_status', c.resolution_status,
-                   'resolution_action', c.resolution_action, 'resolution_note', c.resolution_note,
-                   'resolved_asset_id', c.resolved_asset_id, 'resolved_at', c.resolved_at,
-                   'created_at', c.created_at,
-                   'candidates', (
-                       SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                  'id', a.id, 'name', a.name, 'asset_type', a.asset_type, 'hostname', a.hostname,
-                                  'fqdn', a.fqdn, 'ip_address', a.ip_address, 'external_ids', a.external_ids,
-                                  'operating_system', a.operating_system, 'deleted_at', a.deleted_at)
-                                  ORDER BY a.id = c.existing_asset_id DESC, a.created_at), '[]'::jsonb)
-                         FROM migration.assets AS a
-                        WHERE a.client_account_id = p_client_account_id
-                          AND a.id = ANY (c.candidate_asset_ids || c.existing_asset_id))) AS conflict
-          FROM migration.asset_conflict_resolutions AS c
-          LEFT JOIN migration.raw_import_records AS r
-            ON r.client_account_id = c.client_account_id
-           AND r.id = c.raw_import_record_id
-         WHERE c.client_account_id = p_client_account_id
-           AND c.engagement_id = p_engagement_id
-           AND (v_discovery_flow_id IS NULL OR c.discovery_flow_id = v_discovery_flow_id)
-           AND (p_status IS NULL OR c.resolution_status = p_status)
-         ORDER BY c.created_at, c.id
+        SELECT x.id
+          FROM migration.asset_conflict_resolutions AS x
+         WHERE x.client_account_id = p_client_account_id
+           AND x.engagement_id = p_engagement_id
+           AND (v_discovery_flow_id IS NULL OR x.discovery_flow_id = v_discovery_flow_id)
+           AND (p_status IS NULL OR x.resolution_status = p_status)
+         ORDER BY x.created_at, x.id
          LIMIT v_page_size
         OFFSET (p_page::bigint - 1) * v_page_size
-      ) AS page;
+      ) AS page
+      JOIN migration.asset_conflict_resolutions AS c
+        ON c.client_account_id = p_client_account_id
+       AND c.id = page.id
+      LEFT JOIN migration.raw_import_records AS r
+        ON r.client_account_id = c.client_account_id
+       AND r.id = c.raw_import_record_id;
 
     RETURN jsonb_build_object('conflicts', v_conflicts)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size)
@@ -2913,45 +2922,52 @@ BEGIN
      WHERE i.client_account_id = p_client_account_id
        AND i.engagement_id = p_engagement_id;
 
-    SELECT coalesce(jsonb_agg(page.import ORDER BY page.created_at DESC, page.id DESC), '[]'::jsonb)
+    -- The page is found first, as IDs alone (in the tenant's listing index);
+    -- only its imports are then read whole and given their counts and flow
+    -- (built in the query that skips the pages before it, they were built for
+    -- every import skipped too).
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'id', i.id, 'import_name', i.import_name, 'filename', i.filename,
+               'import_type', i.import_type, 'source_system', i.source_system, 'profile', i.profile,
+               'status', i.status, 'total_records', i.total_records,
+               'outcomes', (
+                   SELECT jsonb_build_object(
+                              'created', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'created'), 0),
+                              'matched', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'matched'), 0),
+                              'conflict', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'conflict'), 0),
+                              'invalid', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'invalid'), 0),
+                              'discarded', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'discarded'), 0),
+                              'pending', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'pending'), 0),
+                              'with_warnings', coalesce(sum(c.records) FILTER (WHERE c.with_warnings), 0))
+                     FROM migration.record_counts AS c
+                    WHERE c.client_account_id = p_client_account_id
+                      AND c.engagement_id = i.engagement_id
+                      AND c.data_import_id = i.id),
+               'discovery_flow_id', f.id, 'flow_id', f.flow_id, 'master_flow_id', i.master_flow_id,
+               'flow_status', f.status, 'imported_by', i.imported_by, 'created_at', i.created_at,
+               'updated_at', i.updated_at)
+               ORDER BY i.created_at DESC, i.id DESC), '[]'::jsonb)
       INTO v_imports
       FROM (
-        SELECT i.id, i.created_at,
-               jsonb_build_object(
-                   'id', i.id, 'import_name', i.import_name, 'filename', i.filename,
-                   'import_type', i.import_type, 'source_system', i.source_system, 'profile', i.profile,
-                   'status', i.status, 'total_records', i.total_records,
-                   'outcomes', (
-                       SELECT jsonb_build_object(
-                                  'created', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'created'), 0),
-                                  'matched', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'matched'), 0),
-                                  'conflict', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'conflict'), 0),
-                                  'invalid', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'invalid'), 0),
-                                  'discarded', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'discarded'), 0),
-                                  'pending', coalesce(sum(c.records) FILTER (WHERE c.outcome = 'pending'), 0),
-                                  'with_warnings', coalesce(sum(c.records) FILTER (WHERE c.with_warnings), 0))
-                         FROM migration.record_counts AS c
-                        WHERE c.client_account_id = p_client_account_id
-                          AND c.engagement_id = i.engagement_id
-                          AND c.data_import_id = i.id),
-                   'discovery_flow_id', f.id, 'flow_id', f.flow_id, 'master_flow_id', i.master_flow_id,
-                   'flow_status', f.status, 'imported_by', i.imported_by, 'created_at', i.created_at,
-                   'updated_at', i.updated_at) AS import
-          FROM migration.data_imports AS i
-          LEFT JOIN LATERAL (
-              SELECT f.id, f.flow_id, f.status
-                FROM migration.discovery_flows AS f
-               WHERE f.client_account_id = p_client_account_id
-                 AND f.engagement_id = i.engagement_id
-                 AND f.data_import_id = i.id
-               ORDER BY f.created_at
-               LIMIT 1) AS f ON TRUE
-         WHERE i.client_account_id = p_client_account_id
-           AND i.engagement_id = p_engagement_id
-         ORDER BY i.created_at DESC, i.id DESC
+        SELECT x.id
+          FROM migration.data_imports AS x
+         WHERE x.client_account_id = p_client_account_id
+           AND x.engagement_id = p_engagement_id
+         ORDER BY x.created_at DESC, x.id DESC
          LIMIT v_page_size
         OFFSET (p_page::bigint - 1) * v_page_size
-      ) AS page;
+      ) AS page
+      JOIN migration.data_imports AS i
+        ON i.client_account_id = p_client_account_id
+       AND i.id = page.id
+      LEFT JOIN LATERAL (
+          SELECT f.id, f.flow_id, f.status
+            FROM migration.discovery_flows AS f
+           WHERE f.client_account_id = p_client_account_id
+             AND f.engagement_id = i.engagement_id
+             AND f.data_import_id = i.id
+           ORDER BY f.created_at
+           LIMIT 1) AS f ON TRUE;
 
     RETURN jsonb_build_object('imports', v_imports)
            || discovery._pagination(p_page, v_page_size, v_total, p_page_size);

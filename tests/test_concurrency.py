@@ -442,6 +442,56 @@ def test_a_page_of_a_tenant_new_to_the_statistics_comes_from_the_listing_index(d
         assert all(int(rows) <= 40 for _, rows, _ in scans), plan
 
 
+def test_a_deep_page_of_conflicts_reads_only_its_own_conflicts_whole(db_url):
+    """list_conflicts finds a page by its conflicts' IDs first, then gives only
+    those their raw record and candidates. With the JSON built in the query
+    that skipped the pages before it, every skipped conflict was joined to its
+    record and had its candidates read: page 100 of 10,000 resolved conflicts
+    took 1.2 s, page 1 33 ms. Here the third page of 130 conflicts (30 of
+    them) is the same as that slice of one long page, and read with
+    auto_explain no part of its plan runs more often than the page has rows."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tenant = new_tenant(conn)
+        n = 130
+        pairs = load_flow(conn, tenant, j([{"hostname": f"{side}-{i}", "ip_address": f"10.8.{i // 200}.{i % 200}"}
+                                           for i in range(n) for side in ("a", "b")]))
+        assert create_assets(conn, tenant, pairs["discovery_flow_id"])["created"] == 2 * n
+        addresses = load_flow(conn, tenant, j([{"ip_address": f"10.8.{i // 200}.{i % 200}"} for i in range(n)]),
+                              "addresses")
+        assert create_assets(conn, tenant, addresses["discovery_flow_id"])["conflicts"] == n
+        whole = list_conflicts(conn, tenant, page_size=200)["conflicts"]
+        plans = plans_as_notices(conn)
+        page = list_conflicts(conn, tenant, page=3, page_size=50)
+        conn.execute("set auto_explain.log_min_duration = -1")
+    assert page["conflicts"] == whole[100:] and len(whole) == n, page["pagination"]
+    assert all(len(c["candidates"]) == 2 for c in page["conflicts"])
+    [plan] = [p for p in plans if "'candidates'" in p and "Query Text" in p]
+    loops = [int(m) for m in re.findall(r"actual rows=\d+ loops=(\d+)", plan)]
+    assert loops and max(loops) <= 30, plan
+
+
+def test_a_deep_page_of_imports_reads_only_its_own_imports_whole(db_url):
+    """list_data_imports, like list_conflicts, finds a page by its imports'
+    IDs first and counts outcomes and finds the flow of those imports only
+    (before, of every import skipped too). The third page of 130 imports (30
+    of them) is the same as that slice of one long page, and read with
+    auto_explain no part of its plan runs more often than the page has rows."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tenant = new_tenant(conn)
+        n = 130
+        for i in range(n):
+            load_flow(conn, tenant, j([{"hostname": f"h-{i}"}]), f"import {i}")
+        whole = list_data_imports(conn, tenant, page_size=200)["imports"]
+        plans = plans_as_notices(conn)
+        page = list_data_imports(conn, tenant, page=3, page_size=50)
+        conn.execute("set auto_explain.log_min_duration = -1")
+    assert page["imports"] == whole[100:] and len(whole) == n, page["pagination"]
+    assert all(i["discovery_flow_id"] and i["outcomes"]["pending"] == 1 for i in page["imports"])
+    [plan] = [p for p in plans if "'outcomes'" in p and "Query Text" in p]
+    loops = [int(m) for m in re.findall(r"actual rows=\d+ loops=(\d+)", plan)]
+    assert loops and max(loops) <= 30, plan
+
+
 def test_a_tenant_new_to_the_statistics_refreshes_its_assets_from_the_patches(db_url):
     """A tenant's second import changes its assets: the UPDATE of the changed
     assets is driven by the patches, each asset found by its key. With the

@@ -147,6 +147,8 @@ CITUS_DESELECT=(
     "tests/test_concurrency.py::test_a_page_of_a_tenant_new_to_the_statistics_comes_from_the_listing_index"
     "tests/test_concurrency.py::test_a_first_import_into_a_new_database_reads_each_index_linearly"
     "tests/test_concurrency.py::test_a_hand_made_purge_finds_each_conflict_naming_a_row_by_its_key"
+    "tests/test_concurrency.py::test_a_deep_page_of_conflicts_reads_only_its_own_conflicts_whole"
+    "tests/test_concurrency.py::test_a_deep_page_of_imports_reads_only_its_own_imports_whole"
 )
 for round_ in 3 4 5 6 7 8 9; do
     CITUS_DESELECT+=("tests/test_concurrency.py::test_eight_callers_on_one_flow_end_as_one_serial_caller[$round_]")
