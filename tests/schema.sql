@@ -101,7 +101,7 @@ CREATE INDEX asset_conflict_resolutions_raw_record_idx ON migration.asset_confli
 CREATE INDEX asset_conflict_resolutions_resolved_asset_idx ON migration.asset_conflict_resolutions USING btree (resolved_asset_id) WHERE (resolved_asset_id IS NOT NULL);
 CREATE INDEX asset_conflict_resolutions_tenant_listing_idx ON migration.asset_conflict_resolutions USING btree (client_account_id, engagement_id, resolution_status, created_at, id);
 CREATE INDEX asset_inventory_runs_flow_idx ON migration.asset_inventory_runs USING btree (discovery_flow_id);
-CREATE INDEX assets_discovery_flow_idx ON migration.assets USING btree (discovery_flow_id, created_at DESC, id DESC) WHERE (discovery_flow_id IS NOT NULL);
+CREATE INDEX assets_discovery_flow_idx ON migration.assets USING btree (discovery_flow_id, created_at, id) WHERE (discovery_flow_id IS NOT NULL);
 CREATE INDEX assets_identity_external_ids_idx ON migration.assets USING gin (external_ids jsonb_path_ops) WITH (fastupdate=off) WHERE ((deleted_at IS NULL) AND (external_ids <> '{}'::jsonb));
 CREATE INDEX assets_identity_fqdn_idx ON migration.assets USING btree (client_account_id, engagement_id, migration.fqdn_key(fqdn)) WHERE ((deleted_at IS NULL) AND (fqdn IS NOT NULL));
 CREATE INDEX assets_identity_ip_idx ON migration.assets USING btree (client_account_id, engagement_id, migration.ip_key(ip_address)) WHERE ((deleted_at IS NULL) AND (ip_address IS NOT NULL));
@@ -110,7 +110,7 @@ CREATE INDEX assets_identity_short_name_idx ON migration.assets USING btree (cli
 CREATE INDEX assets_legacy_flow_idx ON migration.assets USING btree (flow_id) WHERE (flow_id IS NOT NULL);
 CREATE INDEX assets_master_flow_idx ON migration.assets USING btree (master_flow_id) WHERE (master_flow_id IS NOT NULL);
 CREATE INDEX assets_raw_import_record_idx ON migration.assets USING btree (raw_import_records_id) WHERE (raw_import_records_id IS NOT NULL);
-CREATE INDEX assets_tenant_listing_idx ON migration.assets USING btree (client_account_id, engagement_id, created_at DESC, id DESC) WHERE (deleted_at IS NULL);
+CREATE INDEX assets_tenant_listing_idx ON migration.assets USING btree (client_account_id, engagement_id, created_at, id) WHERE (deleted_at IS NULL);
 CREATE INDEX assets_wiring_suspects_idx ON migration.assets USING btree (client_account_id, engagement_id) WHERE ((deleted_at IS NULL) AND (((discovery_method = 'flow_based'::text) AND ((discovery_flow_id IS NULL) OR (master_flow_id IS NULL) OR (raw_import_records_id IS NULL))) OR ((discovery_flow_id IS NOT NULL) AND (master_flow_id IS NULL)) OR ((flow_id IS NOT NULL) AND (discovery_flow_id IS NULL)) OR ((raw_import_records_id IS NOT NULL) AND (discovery_method IS DISTINCT FROM 'flow_based'::text))));
 CREATE INDEX data_imports_master_flow_idx ON migration.data_imports USING btree (master_flow_id) WHERE (master_flow_id IS NOT NULL);
 CREATE INDEX data_imports_tenant_listing_idx ON migration.data_imports USING btree (client_account_id, engagement_id, created_at DESC, id DESC);
@@ -1426,6 +1426,12 @@ BEGIN
                        ELSE 'matched'
                    END AS outcome
          ) AS o
+         -- in the records' order (the grouping left them in its keys' order): the
+         -- new assets are inserted, and the records updated, in about the order
+         -- of their IDs (version 7: drawn in this order), so each index led by
+         -- an ID is written at one end of the batch's range instead of all over
+         -- it (migration 0016)
+         ORDER BY g.row_number
     $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input),
         CASE WHEN p_tenant_has_assets THEN 'TRUE' ELSE 'FALSE' END);
 END

@@ -353,6 +353,12 @@ BEGIN
                        ELSE 'matched'
                    END AS outcome
          ) AS o
+         -- in the records' order (the grouping left them in its keys' order): the
+         -- new assets are inserted, and the records updated, in about the order
+         -- of their IDs (version 7: drawn in this order), so each index led by
+         -- an ID is written at one end of the batch's range instead of all over
+         -- it (migration 0016)
+         ORDER BY g.row_number
     $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input),
         CASE WHEN p_tenant_has_assets THEN 'TRUE' ELSE 'FALSE' END);
 END
