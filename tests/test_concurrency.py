@@ -494,6 +494,40 @@ def test_a_deep_page_of_imports_reads_only_its_own_imports_whole(db_url):
     assert loops and max(loops) <= 30, plan
 
 
+def test_each_chunk_of_a_long_file_reads_no_record_loaded_before_it(db_url):
+    """load_file sends a file in chunks, one add_raw_records call each; a
+    chunk's row numbers continue after the import's last. That last number
+    was a max() over the import's rows, which read every record loaded so far
+    for each chunk: a file took time quadratic in its length (a million rows
+    in 5,000-row chunks, each call slower than the one before). It is now the
+    import's total, checked against an index range past it. Read with
+    auto_explain on the fourth chunk, loaded into an import the statistics
+    have not seen: no scan in the call reads a record of the import; the row
+    numbers run 1 to 2,000 without a gap, and a row added by hand above the
+    total (a restore, say) still moves the next chunk past it."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        tenant = new_tenant(conn)
+        data_import_id = create_data_import(conn, tenant)
+        chunk = 500
+        for k in range(3):
+            add_raw_records(conn, tenant, data_import_id, j([{"hostname": f"h-{k}-{i}"} for i in range(chunk)]))
+        plans = plans_as_notices(conn)
+        add_raw_records(conn, tenant, data_import_id, j([{"hostname": f"h-3-{i}"} for i in range(chunk)]))
+        conn.execute("set auto_explain.log_min_duration = -1")
+        numbers = [r["row_number"] for r in rows(conn, "select row_number from migration.raw_import_records"
+                                            " where data_import_id = %s order by row_number", (data_import_id,))]
+        assert numbers == list(range(1, 4 * chunk + 1))
+        [plan] = [p for p in plans if "max(r.row_number)" in p]
+        scanned = re.findall(r"Scan .*on raw_import_records r .*\(actual rows=(\d+) loops=(\d+)\)", plan)
+        assert scanned and all(int(n) * int(loops) == 0 for n, loops in scanned), plan
+        conn.execute("insert into migration.raw_import_records"
+                     " (client_account_id, engagement_id, data_import_id, row_number, raw_data)"
+                     " values (%s, %s, %s, 2100, '{}')", (*tenant, data_import_id))
+        add_raw_records(conn, tenant, data_import_id, j([{"hostname": "after"}]))
+        assert val(conn, "select max(row_number) from migration.raw_import_records"
+                         " where data_import_id = %s and raw_data->>'hostname' = 'after'", (data_import_id,)) == 2101
+
+
 def test_a_tenant_new_to_the_statistics_refreshes_its_assets_from_the_patches(db_url):
     """A tenant's second import changes its assets: the UPDATE of the changed
     assets is driven by the patches, each asset found by its key. With the
