@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import inspect
+import json
 import re
+import threading
 import uuid
 from decimal import Decimal
 
@@ -315,15 +317,17 @@ def test_load_file_streams_a_large_csv_in_chunks(conn, client, tenant, tmp_path,
     real_batch = client.add_raw_records_batch
 
     def spy_batch(tenant_, data_import_id, records):
-        # when a chunk is sent, the reader has read exactly that far: the file is never read whole
-        batches.append((len(records), produced["rows"]))
+        # each chunk goes as one JSON text, encoded by the reader's thread; when it is sent, the
+        # reader has read that far and at most one chunk further: the file is never read whole
+        batches.append((len(json.loads(records)), produced["rows"]))
         return real_batch(tenant_, data_import_id, records)
     monkeypatch.setattr(client, "add_raw_records_batch", spy_batch)
 
     progress = []
     data_import_id = client.create_data_import(tenant, "big", "csv", path.name)
     assert client.load_file(tenant, data_import_id, path, progress=progress.append) == rows
-    assert batches == [(5_000, 5_000), (5_000, 10_000), (5_000, 15_000), (5_000, 20_000)]
+    assert [size for size, _ in batches] == [5_000] * 4
+    assert all(5_000 * k <= read <= 5_000 * (k + 1) for k, (_, read) in enumerate(batches, 1)), batches
     assert progress == [5_000] * 4
     count, first, last, empties = conn.execute("""
         SELECT count(*), min(row_number), max(row_number),
@@ -334,6 +338,48 @@ def test_load_file_streams_a_large_csv_in_chunks(conn, client, tenant, tmp_path,
                               WHERE data_import_id = %s AND row_number = 1""", (data_import_id,)).fetchone()[0]
     assert sample == {"Server Name": "host00000", "IP Address": "10.0.0.0", "OS": "Linux",
                       "Notes": "note, with comma"}
+
+
+def reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("discovery-wiring-reader")]
+
+
+def test_a_file_that_breaks_midway_keeps_the_chunks_before_and_stops_reading(conn, client, tenant):
+    """The records are read a chunk ahead in a worker thread: an error in the
+    reader (here after 7 good rows, chunks of 3) is raised in the caller's
+    thread once the two whole chunks before it are sent, as a serial loop
+    would; the chunk it broke in is not sent and no reader thread is left."""
+    def rows():
+        for i in range(7):
+            yield {"Server Name": f"r{i}"}
+        raise ValueError("row 8: unreadable")
+
+    data_import_id = client.create_data_import(tenant, "broken", "csv", "broken.csv")
+    progress = []
+    with pytest.raises(ValueError, match="row 8"):
+        client.add_raw_records(tenant, data_import_id, rows(), chunk_size=3, progress=progress.append)
+    assert progress == [3, 3]
+    assert [r[0] for r in conn.execute("SELECT raw_data ->> 'Server Name' FROM migration.raw_import_records"
+                                       " WHERE data_import_id = %s ORDER BY row_number",
+                                       (data_import_id,))] == [f"r{i}" for i in range(6)]
+    assert reader_threads() == []
+
+
+def test_a_refused_chunk_stops_the_reader_one_chunk_later(conn, client, tenant):
+    """When the server refuses a chunk (here: the import is not the tenant's),
+    the error is the caller's and the reader, one chunk ahead at most, stops:
+    of an endless stream, two chunks at most are read."""
+    read = {"rows": 0}
+
+    def endless():
+        while True:
+            read["rows"] += 1
+            yield {"Server Name": f"h{read['rows']}"}
+
+    with pytest.raises(DataImportNotFound):
+        client.add_raw_records(tenant, uuid.uuid4(), endless(), chunk_size=10)
+    assert read["rows"] <= 20
+    assert reader_threads() == []
 
 
 # -- the read, undo and bulk calls in every client flavour ----------------------------------

@@ -42,7 +42,9 @@ def _to_uuid(value: Any) -> Any:
     return str(value)  # asyncpg and psycopg both take a text for CAST(... AS uuid)
 
 
-def _to_json(value: Any) -> Any:
+def to_json_text(value: Any) -> Any:
+    """A jsonb parameter as JSON text (a value that is text already is sent
+    as is; None stays a SQL null)."""
     if value is None or isinstance(value, (str, bytes)):
         return value  # already JSON text
     return json.dumps(value, default=str)
@@ -55,12 +57,12 @@ def _to_json_array(value: Any) -> Any:
         return None
     if isinstance(value, (str, bytes, Mapping)):
         raise TypeError("a jsonb[] argument is a list (one element per JSON value), not a single value")
-    return [_to_json(element) for element in value]
+    return [to_json_text(element) for element in value]
 
 
 _ENCODERS: dict[str, Callable[[Any], Any]] = {
     "uuid": _to_uuid,
-    "jsonb": _to_json,
+    "jsonb": to_json_text,
     "jsonb[]": _to_json_array,
     "text": lambda v: None if v is None else str(v),
     "integer": lambda v: None if v is None else int(v),

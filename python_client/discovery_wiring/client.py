@@ -16,6 +16,7 @@ savepoint, e.g. ``with conn.transaction():``, to carry on after one).
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,7 +26,7 @@ from psycopg.rows import dict_row
 from . import calls as C
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .errors import mapped_errors
-from .loading import achunked, chunked, iter_records
+from .loading import achunked, iter_records, prepared_chunks
 from .results import Tenant
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -176,12 +177,16 @@ class _SyncApi(_Api):
                         chunk_size: int = DEFAULT_CHUNK_SIZE, progress: ProgressCallback | None = None) -> int:
         """Append ``records`` (any iterable, consumed lazily) in calls of at
         most ``chunk_size`` rows; ``progress`` is called after each chunk with
-        its row count. Returns the number of rows added."""
+        its row count. Returns the number of rows added. The next chunk is read
+        and encoded as JSON in a worker thread while the server takes this one
+        (:func:`~discovery_wiring.loading.prepared_chunks`): ``records`` is
+        iterated in that thread, at most one chunk ahead of the calls."""
         total = 0
-        for chunk in chunked(records, _check_chunk_size(chunk_size)):
-            total += self.add_raw_records_batch(tenant, data_import_id, chunk)
-            if progress:
-                progress(len(chunk))
+        with closing(prepared_chunks(records, _check_chunk_size(chunk_size), C.to_json_text)) as chunks:
+            for count, payload in chunks:
+                total += self.add_raw_records_batch(tenant, data_import_id, payload)
+                if progress:
+                    progress(count)
         return total
 
     def load_file(self, tenant, data_import_id, path: str | Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE,

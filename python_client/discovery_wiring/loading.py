@@ -6,13 +6,16 @@ Reading files (text encodings and delimiters, XLSX workbooks, JSON) lives in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from .readers import iter_records
 
-__all__ = ["achunked", "chunked", "iter_records"]
+__all__ = ["achunked", "chunked", "iter_records", "prepared_chunks"]
+
+P = TypeVar("P")
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -22,6 +25,27 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def prepared_chunks(items: Iterable[Any], size: int, prepare: Callable[[list[Any]], P]) -> Iterator[tuple[int, P]]:
+    """:func:`chunked`, each chunk as ``(len(chunk), prepare(chunk))``, read and
+    prepared one chunk ahead in a worker thread: while the caller sends a
+    chunk and waits for the server, the next is read from ``items`` and
+    encoded. ``items`` is read by that one thread, never two at once, and never
+    more than one chunk ahead of the caller. An error reading or preparing a
+    chunk is raised here, in the caller's thread, where that chunk would have
+    been yielded; closing the generator waits for the chunk being read."""
+    chunks = chunked(items, size)
+
+    def next_prepared() -> tuple[int, P] | None:
+        chunk = next(chunks, None)
+        return None if chunk is None else (len(chunk), prepare(chunk))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery-wiring-reader") as reader:
+        pending = reader.submit(next_prepared)
+        while (prepared := pending.result()) is not None:
+            pending = reader.submit(next_prepared)
+            yield prepared
 
 
 async def achunked(items: Iterable[Any] | AsyncIterable[Any], size: int) -> AsyncIterator[list[Any]]:
