@@ -344,11 +344,32 @@ def reader_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("discovery-wiring-reader")]
 
 
+def test_records_are_read_in_the_callers_thread_unless_read_ahead_is_asked(client, tenant):
+    """A caller's iterable may be tied to its thread (a sqlite3 cursor is), so
+    add_raw_records reads it in the caller's thread; only with read_ahead
+    (load_file and the pipeline's files, which the library reads itself)
+    does a worker thread read it."""
+    def rows(seen: set[str]):
+        for i in range(5):
+            seen.add(threading.current_thread().name)
+            yield {"Server Name": f"t{i}"}
+
+    data_import_id = client.create_data_import(tenant, "threads", "csv", "threads.csv")
+    plain: set[str] = set()
+    assert client.add_raw_records(tenant, data_import_id, rows(plain), chunk_size=2) == 5
+    assert plain == {threading.current_thread().name}
+    ahead: set[str] = set()
+    assert client.add_raw_records(tenant, data_import_id, rows(ahead), chunk_size=2, read_ahead=True) == 5
+    assert len(ahead) == 1 and ahead.pop().startswith("discovery-wiring-reader")
+    assert reader_threads() == []
+
+
 def test_a_file_that_breaks_midway_keeps_the_chunks_before_and_stops_reading(conn, client, tenant):
-    """The records are read a chunk ahead in a worker thread: an error in the
-    reader (here after 7 good rows, chunks of 3) is raised in the caller's
-    thread once the two whole chunks before it are sent, as a serial loop
-    would; the chunk it broke in is not sent and no reader thread is left."""
+    """With read_ahead the records are read a chunk ahead in a worker
+    thread: an error in the reader (here after 7 good rows, chunks of 3) is
+    raised in the caller's thread once the two whole chunks before it are
+    sent, as a serial loop would; the chunk it broke in is not sent and no
+    reader thread is left."""
     def rows():
         for i in range(7):
             yield {"Server Name": f"r{i}"}
@@ -357,7 +378,8 @@ def test_a_file_that_breaks_midway_keeps_the_chunks_before_and_stops_reading(con
     data_import_id = client.create_data_import(tenant, "broken", "csv", "broken.csv")
     progress = []
     with pytest.raises(ValueError, match="row 8"):
-        client.add_raw_records(tenant, data_import_id, rows(), chunk_size=3, progress=progress.append)
+        client.add_raw_records(tenant, data_import_id, rows(), chunk_size=3, progress=progress.append,
+                               read_ahead=True)
     assert progress == [3, 3]
     assert [r[0] for r in conn.execute("SELECT raw_data ->> 'Server Name' FROM migration.raw_import_records"
                                        " WHERE data_import_id = %s ORDER BY row_number",
@@ -377,7 +399,7 @@ def test_a_refused_chunk_stops_the_reader_one_chunk_later(conn, client, tenant):
             yield {"Server Name": f"h{read['rows']}"}
 
     with pytest.raises(DataImportNotFound):
-        client.add_raw_records(tenant, uuid.uuid4(), endless(), chunk_size=10)
+        client.add_raw_records(tenant, uuid.uuid4(), endless(), chunk_size=10, read_ahead=True)
     assert read["rows"] <= 20
     assert reader_threads() == []
 

@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from . import calls as C
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .errors import mapped_errors
-from .loading import achunked, iter_records, prepared_chunks
+from .loading import achunked, chunked, iter_records, prepared_chunks
 from .results import Tenant
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -174,15 +174,22 @@ class _SyncApi(_Api):
     """Bulk loading for the synchronous clients."""
 
     def add_raw_records(self, tenant, data_import_id, records: Iterable[dict[str, Any]], *,
-                        chunk_size: int = DEFAULT_CHUNK_SIZE, progress: ProgressCallback | None = None) -> int:
+                        chunk_size: int = DEFAULT_CHUNK_SIZE, progress: ProgressCallback | None = None,
+                        read_ahead: bool = False) -> int:
         """Append ``records`` (any iterable, consumed lazily) in calls of at
         most ``chunk_size`` rows; ``progress`` is called after each chunk with
-        its row count. Returns the number of rows added. The next chunk is read
-        and encoded as JSON in a worker thread while the server takes this one
+        its row count. Returns the number of rows added.
+
+        With ``read_ahead`` the next chunk is read and encoded as JSON in a
+        worker thread while the server takes this one
         (:func:`~discovery_wiring.loading.prepared_chunks`): ``records`` is
-        iterated in that thread, at most one chunk ahead of the calls."""
+        then iterated in that thread, at most one chunk ahead of the calls, so
+        it must not be tied to the caller's thread (a sqlite3 cursor is).
+        :meth:`load_file` and the pipeline's files use it."""
+        size = _check_chunk_size(chunk_size)
         total = 0
-        with closing(prepared_chunks(records, _check_chunk_size(chunk_size), C.to_json_text)) as chunks:
+        with closing(prepared_chunks(records, size, C.to_json_text) if read_ahead
+                     else ((len(chunk), chunk) for chunk in chunked(records, size))) as chunks:
             for count, payload in chunks:
                 total += self.add_raw_records_batch(tenant, data_import_id, payload)
                 if progress:
@@ -191,9 +198,10 @@ class _SyncApi(_Api):
 
     def load_file(self, tenant, data_import_id, path: str | Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
                   progress: ProgressCallback | None = None) -> int:
-        """Stream a CSV / JSON / JSON Lines file into the import (see :mod:`loading`)."""
+        """Stream a CSV / JSON / JSON Lines file into the import (see
+        :mod:`loading`), the next chunk read while one is sent."""
         return self.add_raw_records(tenant, data_import_id, iter_records(path), chunk_size=chunk_size,
-                                    progress=progress)
+                                    progress=progress, read_ahead=True)
 
 
 class _AsyncApi(_Api):

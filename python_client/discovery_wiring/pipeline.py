@@ -102,7 +102,7 @@ def run_import(client, tenant: Tenant | tuple[Any, Any], plan: ImportPlan, *, on
         field_defaults=plan.mappings.field_defaults, profile=plan.mappings.profile,
         import_name=import_name or plan.name, import_type=plan.source.format, filename=str(plan.source.path),
         source_system=source_system or plan.mappings.profile or "discovery-wiring", imported_by=imported_by,
-        on_match=on_match, chunk_size=chunk_size, progress=progress)
+        on_match=on_match, chunk_size=chunk_size, progress=progress, read_ahead=True)
 
 
 def import_records(client, tenant: Tenant | tuple[Any, Any], records: Iterable[Mapping[str, Any]], *,
@@ -111,13 +111,16 @@ def import_records(client, tenant: Tenant | tuple[Any, Any], records: Iterable[M
                    import_name: str = "import", import_type: str = "records", filename: str | None = None,
                    source_system: str | None = None, imported_by: UUID | str | None = None,
                    on_match: str = "refresh", chunk_size: int = DEFAULT_CHUNK_SIZE,
-                   progress: Callable[[int], Any] | None = None) -> ImportRun:
+                   progress: Callable[[int], Any] | None = None, read_ahead: bool = False) -> ImportRun:
     """The pipeline on rows (dicts): import, flow, mappings, rows, assets.
 
     The flow starts before the rows arrive, so that each record carries its
     master flow from its insert, and the mappings are set before the rows,
     so that nothing is cleansed with the wrong ones: after loading, each
     record is written once, by the call that cleanses, identifies and links it.
+    ``read_ahead`` iterates ``records`` in a worker thread, a chunk ahead of
+    the calls (``DiscoveryClient.add_raw_records``); :func:`run_import` sets
+    it for the file it reads.
     """
     if on_match not in ON_MATCH:
         raise ValueError(f"on_match must be one of {', '.join(ON_MATCH)}")
@@ -130,7 +133,8 @@ def import_records(client, tenant: Tenant | tuple[Any, Any], records: Iterable[M
     if mappings or field_defaults or profile:
         client.set_field_mappings(tenant, data_import_id, mappings,
                                   field_defaults=dict(field_defaults) if field_defaults else None, profile=profile)
-    loaded = client.add_raw_records(tenant, data_import_id, records, chunk_size=chunk_size, progress=progress)
+    loaded = client.add_raw_records(tenant, data_import_id, records, chunk_size=chunk_size, progress=progress,
+                                    read_ahead=read_ahead)
     result = client.create_assets_from_discovery(tenant, flow.discovery_flow_id, on_match=on_match)
     conflict_ids = pending_conflict_ids(client, tenant, flow.discovery_flow_id) if result.conflicts else []
     return ImportRun(tenant, data_import_id, flow, loaded, result, conflict_ids)
