@@ -908,15 +908,19 @@ BEGIN
 
     -- the import's last row_number is its total_records (this function writes
     -- both, under the import's row lock), or that of a row added by hand above
-    -- it: an index range past the total, empty as a rule. A max() over all the
-    -- import's rows read every one of them for each chunk, so a file loaded in
-    -- chunks took time quadratic in its length (benchmarks/README.md)
-    SELECT coalesce(max(r.row_number), v_import.total_records) INTO v_last
-      FROM migration.raw_import_records AS r
-     WHERE r.client_account_id = p_client_account_id
-       AND r.data_import_id = p_data_import_id
-       AND r.engagement_id = p_engagement_id
-       AND r.row_number > v_import.total_records;
+    -- it: the last entry of an index range past the total, empty as a rule. A
+    -- max() over all the import's rows, planned with statistics that put the
+    -- import at one row, read every one of them for each chunk, so a file
+    -- loaded in chunks took time quadratic in its length (benchmarks/README.md)
+    v_last := coalesce((
+        SELECT r.row_number
+          FROM migration.raw_import_records AS r
+         WHERE r.client_account_id = p_client_account_id
+           AND r.data_import_id = p_data_import_id
+           AND r.engagement_id = p_engagement_id
+           AND r.row_number > v_import.total_records
+         ORDER BY r.row_number DESC
+         LIMIT 1), v_import.total_records);
 
     INSERT INTO migration.raw_import_records (
         client_account_id, engagement_id, data_import_id, master_flow_id, row_number, raw_data

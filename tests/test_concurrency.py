@@ -500,11 +500,12 @@ def test_each_chunk_of_a_long_file_reads_no_record_loaded_before_it(db_url):
     was a max() over the import's rows, which read every record loaded so far
     for each chunk: a file took time quadratic in its length (a million rows
     in 5,000-row chunks, each call slower than the one before). It is now the
-    import's total, checked against an index range past it. Read with
+    import's total, or the last entry of an index range past it. Read with
     auto_explain on the fourth chunk, loaded into an import the statistics
     have not seen: no scan in the call reads a record of the import; the row
-    numbers run 1 to 2,000 without a gap, and a row added by hand above the
-    total (a restore, say) still moves the next chunk past it."""
+    numbers run 1 to 2,000 without a gap, and rows added by hand above the
+    total (a restore, say) move the next chunk past them, the last of them
+    read alone."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         tenant = new_tenant(conn)
         data_import_id = create_data_import(conn, tenant)
@@ -517,15 +518,21 @@ def test_each_chunk_of_a_long_file_reads_no_record_loaded_before_it(db_url):
         numbers = [r["row_number"] for r in rows(conn, "select row_number from migration.raw_import_records"
                                             " where data_import_id = %s order by row_number", (data_import_id,))]
         assert numbers == list(range(1, 4 * chunk + 1))
-        [plan] = [p for p in plans if "max(r.row_number)" in p]
+        [plan] = [p for p in plans if "ORDER BY r.row_number DESC" in p]
         scanned = re.findall(r"Scan .*on raw_import_records r .*\(actual rows=(\d+) loops=(\d+)\)", plan)
         assert scanned and all(int(n) * int(loops) == 0 for n, loops in scanned), plan
+        assert "Index Cond" in plan and not re.search(r"Rows Removed by (?:Filter|Index Recheck): [1-9]", plan), plan
         conn.execute("insert into migration.raw_import_records"
                      " (client_account_id, engagement_id, data_import_id, row_number, raw_data)"
-                     " values (%s, %s, %s, 2100, '{}')", (*tenant, data_import_id))
+                     " select %s, %s, %s, n, '{}' from generate_series(2101, 2400) as n", (*tenant, data_import_id))
+        plans.clear()
+        conn.execute("set auto_explain.log_min_duration = 0")
         add_raw_records(conn, tenant, data_import_id, j([{"hostname": "after"}]))
-        assert val(conn, "select max(row_number) from migration.raw_import_records"
-                         " where data_import_id = %s and raw_data->>'hostname' = 'after'", (data_import_id,)) == 2101
+        conn.execute("set auto_explain.log_min_duration = -1")
+        assert val(conn, "select row_number from migration.raw_import_records"
+                         " where data_import_id = %s and raw_data->>'hostname' = 'after'", (data_import_id,)) == 2401
+        [plan] = [p for p in plans if "ORDER BY r.row_number DESC" in p]  # 300 rows past the total: one is read
+        assert re.findall(r"Scan .*on raw_import_records r .*\(actual rows=(\d+) loops=1\)", plan) == ["1"], plan
 
 
 def test_a_tenant_new_to_the_statistics_refreshes_its_assets_from_the_patches(db_url):

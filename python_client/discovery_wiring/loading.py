@@ -34,7 +34,9 @@ def prepared_chunks(items: Iterable[Any], size: int, prepare: Callable[[list[Any
     encoded. ``items`` is read by that one thread, never two at once, and never
     more than one chunk ahead of the caller. An error reading or preparing a
     chunk is raised here, in the caller's thread, where that chunk would have
-    been yielded; closing the generator waits for the chunk being read."""
+    been yielded. A caller that stops early closes the generator
+    (``contextlib.closing``), which waits for the chunk being read: ``items``
+    that can block (a pipe, a queue) hold up the close until they yield."""
     chunks = chunked(items, size)
 
     def next_prepared() -> tuple[int, P] | None:

@@ -133,8 +133,8 @@ def import_records(client, tenant: Tenant | tuple[Any, Any], records: Iterable[M
     if mappings or field_defaults or profile:
         client.set_field_mappings(tenant, data_import_id, mappings,
                                   field_defaults=dict(field_defaults) if field_defaults else None, profile=profile)
-    loaded = client.add_raw_records(tenant, data_import_id, records, chunk_size=chunk_size, progress=progress,
-                                    read_ahead=read_ahead)
+    ahead = {"read_ahead": True} if read_ahead else {}  # a client of its own need not know the keyword
+    loaded = client.add_raw_records(tenant, data_import_id, records, chunk_size=chunk_size, progress=progress, **ahead)
     result = client.create_assets_from_discovery(tenant, flow.discovery_flow_id, on_match=on_match)
     conflict_ids = pending_conflict_ids(client, tenant, flow.discovery_flow_id) if result.conflicts else []
     return ImportRun(tenant, data_import_id, flow, loaded, result, conflict_ids)
