@@ -26,7 +26,7 @@ from psycopg.rows import dict_row
 from . import calls as C
 from .calls import MAX_PAYLOAD, normalize_mappings
 from .errors import mapped_errors
-from .loading import achunked, chunked, iter_records, prepared_chunks
+from .loading import achunked, iter_records, prepared_chunks
 from .results import Tenant
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -186,10 +186,9 @@ class _SyncApi(_Api):
         then iterated in that thread, at most one chunk ahead of the calls, so
         it must not be tied to the caller's thread (a sqlite3 cursor is).
         :meth:`load_file` and the pipeline's files use it."""
-        size = _check_chunk_size(chunk_size)
         total = 0
-        with closing(prepared_chunks(records, size, C.to_json_text) if read_ahead
-                     else ((len(chunk), chunk) for chunk in chunked(records, size))) as chunks:
+        with closing(prepared_chunks(records, _check_chunk_size(chunk_size), C.to_json_text,
+                                     read_ahead=read_ahead)) as chunks:
             for count, payload in chunks:
                 total += self.add_raw_records_batch(tenant, data_import_id, payload)
                 if progress:

@@ -27,22 +27,29 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def prepared_chunks(items: Iterable[Any], size: int, prepare: Callable[[list[Any]], P]) -> Iterator[tuple[int, P]]:
-    """:func:`chunked`, each chunk as ``(len(chunk), prepare(chunk))``, read and
-    prepared one chunk ahead in a worker thread: while the caller sends a
-    chunk and waits for the server, the next is read from ``items`` and
-    encoded. ``items`` is read by that one thread, never two at once, and never
-    more than one chunk ahead of the caller. An error reading or preparing a
-    chunk is raised here, in the caller's thread, where that chunk would have
-    been yielded. A caller that stops early closes the generator
-    (``contextlib.closing``), which waits for the chunk being read: ``items``
-    that can block (a pipe, a queue) hold up the close until they yield."""
+def prepared_chunks(items: Iterable[Any], size: int, prepare: Callable[[list[Any]], P], *,
+                    read_ahead: bool = True) -> Iterator[tuple[int, P]]:
+    """:func:`chunked`, each chunk as ``(len(chunk), prepare(chunk))``.
+
+    With ``read_ahead`` (the default) the chunks are read and prepared one
+    ahead in a worker thread: while the caller sends a chunk and waits for
+    the server, the next is read from ``items`` and encoded. ``items`` is
+    read by that one thread, never two at once, and never more than one chunk
+    ahead of the caller. An error reading or preparing a chunk is raised
+    here, in the caller's thread, where that chunk would have been yielded.
+    A caller that stops early closes the generator (``contextlib.closing``),
+    which waits for the chunk being read: ``items`` that can block (a pipe, a
+    queue) hold up the close until they yield. Without it, everything happens
+    in the caller's thread, a chunk at a time."""
     chunks = chunked(items, size)
 
     def next_prepared() -> tuple[int, P] | None:
         chunk = next(chunks, None)
         return None if chunk is None else (len(chunk), prepare(chunk))
 
+    if not read_ahead:
+        yield from iter(next_prepared, None)
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="discovery-wiring-reader") as reader:
         pending = reader.submit(next_prepared)
         while (prepared := pending.result()) is not None:
