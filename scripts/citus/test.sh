@@ -150,6 +150,7 @@ CITUS_DESELECT=(
     "tests/test_concurrency.py::test_a_deep_page_of_conflicts_reads_only_its_own_conflicts_whole"
     "tests/test_concurrency.py::test_a_deep_page_of_imports_reads_only_its_own_imports_whole"
     "tests/test_concurrency.py::test_each_chunk_of_a_long_file_reads_no_record_loaded_before_it"
+    "tests/test_concurrency.py::test_a_create_call_sorts_the_records_with_their_fields_once"
 )
 for round_ in 3 4 5 6 7 8 9; do
     CITUS_DESELECT+=("tests/test_concurrency.py::test_eight_callers_on_one_flow_end_as_one_serial_caller[$round_]")
