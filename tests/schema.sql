@@ -1139,6 +1139,7 @@ DECLARE
     v_defaults jsonb := '{}';
     v_keys text[];
     v_input text;
+    v_lookups text;
 BEGIN
     IF p_assets IS NULL THEN
         v_rules := discovery._mapping_rules(p_client_account_id, p_data_import_id);
@@ -1169,56 +1170,12 @@ BEGIN
                    'WHERE NOT r.is_processed OR r.asset_id IS NOT NULL OR r.processing_status = ''invalid''';
     END IF;
 
-    RETURN format($plan$
-        WITH looked_up AS (
-            -- The candidates in order (by rank, then age), and the oldest asset
-            -- kept apart: sorted here, and only when there are two or more. An
-            -- ordered aggregate would start a sort for every record, even one
-            -- with no candidate.
-            SELECT k.*, h.n_same, h.best_key,
-                   CASE WHEN h.n_same = 1 THEN ARRAY[(h.same -> 0 ->> 2)::uuid]
-                        WHEN h.n_same > 1 THEN (
-                            SELECT array_agg((e.value ->> 2)::uuid ORDER BY (e.value ->> 0)::integer,
-                                             (e.value ->> 1)::timestamptz, (e.value ->> 2)::uuid)
-                              FROM jsonb_array_elements(h.same) AS e (value))
-                   END AS candidate_ids,
-                   CASE WHEN jsonb_array_length(h.apart) > 1 THEN (
-                            SELECT e.value
-                              FROM jsonb_array_elements(h.apart) AS e (value)
-                             ORDER BY (e.value ->> 0)::timestamptz, (e.value ->> 1)::uuid
-                             LIMIT 1)
-                        ELSE h.apart -> 0
-                   END AS apart
-              FROM (
-                -- each record's identity keys, computed once (OFFSET 0: pulled
-                -- up, every use of a key below would compute it again)
-                SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
-                       CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
-                            ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
-                       nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
-                       migration.fqdn_key(x.fields ->> 'fqdn') AS k_fqdn,
-                       migration.short_name_key(x.fields ->> 'hostname', x.fields ->> 'fqdn') AS k_short,
-                       migration.ip_key(x.fields ->> 'ip_address') AS k_ip,
-                       migration.identity_text(coalesce(x.fields ->> 'name', x.fields ->> 'asset_name',
-                                                        x.fields ->> 'hostname', x.fields ->> 'fqdn',
-                                                        x.fields ->> 'ip_address')) AS k_name,
-                       coalesce(x.fields ->> 'name', x.fields ->> 'asset_name', x.fields ->> 'hostname',
-                                x.fields ->> 'fqdn') IS NOT NULL AS named,
-                       migration.identity_text(x.fields ->> 'asset_type') AS k_type
-                  FROM (
-                    -- each record's fields: its cleansed data when it has some, else
-                    -- the cleansing pipeline's (OFFSET 0: computed once)
-                    SELECT c.id, c.row_number, c.asset_id, c.is_processed, c.is_valid,
-                           c.cleansed_data IS NULL AS cleansed_now,
-                           coalesce(c.cleansed_data, c.fields) AS fields,
-                           CASE WHEN c.cleansed_data IS NULL THEN c.problems
-                                WHEN jsonb_typeof(c.validation_errors) = 'array' THEN c.validation_errors
-                                ELSE '[]'::jsonb END AS problems
-                      FROM (%1$s) AS c
-                    OFFSET 0
-                  ) AS x
-                OFFSET 0
-              ) AS k
+    -- Each candidate record's candidates, by an indexed lookup of each of its
+    -- keys; with no live asset in the tenant (a first import) there is none to
+    -- find, and the records take constants instead (a lateral subquery per
+    -- record, even one whose branches are all false, cost 3 s a million).
+    IF p_tenant_has_assets THEN
+        v_lookups := $lookups$
              CROSS JOIN LATERAL (
                 -- The best key is the key of the lowest rank (a key's text depends
                 -- on its rank only), its rank one digit before it. An aggregate's
@@ -1248,7 +1205,7 @@ BEGIN
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND (a.hostname IS NOT NULL OR a.fqdn IS NOT NULL)
-                           AND k.asset_id IS NULL AND k.valid AND %2$s
+                           AND k.asset_id IS NULL AND k.valid
                         UNION ALL
                         SELECT 2, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
@@ -1257,7 +1214,7 @@ BEGIN
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.ip_address IS NOT NULL
-                           AND k.asset_id IS NULL AND k.valid AND %2$s
+                           AND k.asset_id IS NULL AND k.valid
                         UNION ALL
                         SELECT 3, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
@@ -1266,7 +1223,7 @@ BEGIN
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.name IS NOT NULL
-                           AND k.asset_id IS NULL AND k.valid AND %2$s
+                           AND k.asset_id IS NULL AND k.valid
                         UNION ALL
                         SELECT 4, a.id, a.created_at, a.name, a.asset_type, a.hostname, a.fqdn, a.ip_address,
                                a.external_ids
@@ -1276,7 +1233,7 @@ BEGIN
                            AND a.client_account_id = k.dw_client_account_id AND a.engagement_id = k.dw_engagement_id
                            AND a.client_account_id OPERATOR(migration.===) $1
                            AND a.deleted_at IS NULL AND a.external_ids <> '{}'::jsonb
-                           AND k.asset_id IS NULL AND k.valid AND %2$s
+                           AND k.asset_id IS NULL AND k.valid
                          -- an asset sharing several of the record's external IDs: once,
                          -- through the first of them
                          WHERE NOT EXISTS (SELECT FROM jsonb_each(k.k_ext) AS f
@@ -1345,6 +1302,63 @@ BEGIN
                       AND (a.branch <= 3 OR (ak.a_name = k.k_name) IS NOT TRUE)
                   ) AS d
              ) AS h
+$lookups$;
+    ELSE
+        v_lookups := 'CROSS JOIN LATERAL (SELECT 0::bigint AS n_same, NULL::jsonb AS same, NULL::text AS best_key, '
+                     'NULL::jsonb AS apart) AS h';
+    END IF;
+
+    RETURN format($plan$
+        WITH looked_up AS (
+            -- The candidates in order (by rank, then age), and the oldest asset
+            -- kept apart: sorted here, and only when there are two or more. An
+            -- ordered aggregate would start a sort for every record, even one
+            -- with no candidate.
+            SELECT k.*, h.n_same, h.best_key,
+                   CASE WHEN h.n_same = 1 THEN ARRAY[(h.same -> 0 ->> 2)::uuid]
+                        WHEN h.n_same > 1 THEN (
+                            SELECT array_agg((e.value ->> 2)::uuid ORDER BY (e.value ->> 0)::integer,
+                                             (e.value ->> 1)::timestamptz, (e.value ->> 2)::uuid)
+                              FROM jsonb_array_elements(h.same) AS e (value))
+                   END AS candidate_ids,
+                   CASE WHEN jsonb_array_length(h.apart) > 1 THEN (
+                            SELECT e.value
+                              FROM jsonb_array_elements(h.apart) AS e (value)
+                             ORDER BY (e.value ->> 0)::timestamptz, (e.value ->> 1)::uuid
+                             LIMIT 1)
+                        ELSE h.apart -> 0
+                   END AS apart
+              FROM (
+                -- each record's identity keys, computed once (OFFSET 0: pulled
+                -- up, every use of a key below would compute it again)
+                SELECT x.*, $1::uuid AS dw_client_account_id, $2::uuid AS dw_engagement_id,
+                       CASE WHEN x.cleansed_now THEN NOT x.problems @> '[{"severity": "error"}]'
+                            ELSE x.is_valid IS DISTINCT FROM FALSE END AS valid,
+                       nullif(x.fields -> 'external_ids', '{}'::jsonb) AS k_ext,
+                       migration.fqdn_key(x.fields ->> 'fqdn') AS k_fqdn,
+                       migration.short_name_key(x.fields ->> 'hostname', x.fields ->> 'fqdn') AS k_short,
+                       migration.ip_key(x.fields ->> 'ip_address') AS k_ip,
+                       migration.identity_text(coalesce(x.fields ->> 'name', x.fields ->> 'asset_name',
+                                                        x.fields ->> 'hostname', x.fields ->> 'fqdn',
+                                                        x.fields ->> 'ip_address')) AS k_name,
+                       coalesce(x.fields ->> 'name', x.fields ->> 'asset_name', x.fields ->> 'hostname',
+                                x.fields ->> 'fqdn') IS NOT NULL AS named,
+                       migration.identity_text(x.fields ->> 'asset_type') AS k_type
+                  FROM (
+                    -- each record's fields: its cleansed data when it has some, else
+                    -- the cleansing pipeline's (OFFSET 0: computed once)
+                    SELECT c.id, c.row_number, c.asset_id, c.is_processed, c.is_valid,
+                           c.cleansed_data IS NULL AS cleansed_now,
+                           coalesce(c.cleansed_data, c.fields) AS fields,
+                           CASE WHEN c.cleansed_data IS NULL THEN c.problems
+                                WHEN jsonb_typeof(c.validation_errors) = 'array' THEN c.validation_errors
+                                ELSE '[]'::jsonb END AS problems
+                      FROM (%1$s) AS c
+                    OFFSET 0
+                  ) AS x
+                OFFSET 0
+              ) AS k
+             %2$s
         ),
         topped AS MATERIALIZED (
             -- each record's strongest key, and the ID its asset gets if it creates
@@ -1477,7 +1491,7 @@ BEGIN
          -- (migration 0016)
          ORDER BY g.row_number
     $plan$, discovery._cleansing_sql(v_rules, coalesce(v_keys, '{}'), coalesce(v_defaults, '{}'), v_input),
-        CASE WHEN p_tenant_has_assets THEN 'TRUE' ELSE 'FALSE' END);
+        v_lookups);
 END
 $function$
 -- owner discovery_owner acl discovery_owner=X/discovery_owner
