@@ -4034,6 +4034,8 @@ CREATE OR REPLACE FUNCTION migration.assets_check_inserted()
 AS $function$
 DECLARE
     v_tenant uuid;
+    v_ids uuid[];
+    v_wired uuid[];
     v_unwired uuid[];
 BEGIN
     -- one pass per tenant in the statement (an API call writes one)
@@ -4041,23 +4043,15 @@ BEGIN
         SELECT DISTINCT i.client_account_id FROM inserted AS i WHERE i.discovery_method = 'flow_based'
     LOOP
         SELECT array_agg(i.id)
-          INTO v_unwired
+          INTO v_ids
           FROM inserted AS i
          WHERE i.client_account_id = v_tenant
-           AND i.discovery_method = 'flow_based'
-           AND NOT (
-               coalesce((
-                   SELECT f.engagement_id = i.engagement_id AND f.master_flow_id = i.master_flow_id
-                     FROM migration.discovery_flows AS f
-                    WHERE f.client_account_id = i.client_account_id
-                      AND f.id = i.discovery_flow_id
-                      AND f.client_account_id OPERATOR(migration.===) v_tenant), FALSE)
-               AND coalesce((
-                   SELECT r.engagement_id = i.engagement_id AND r.asset_id = i.id
-                     FROM migration.raw_import_records AS r
-                    WHERE r.client_account_id = i.client_account_id
-                      AND r.id = i.raw_import_records_id
-                      AND r.client_account_id OPERATOR(migration.===) v_tenant), FALSE));
+           AND i.discovery_method = 'flow_based';
+        v_wired := migration.wired_assets(v_tenant, v_ids);
+        SELECT array_agg(u.id)
+          INTO v_unwired
+          FROM unnest(v_ids) AS u (id)
+         WHERE u.id <> ALL (v_wired);
         IF v_unwired IS NOT NULL THEN
             PERFORM migration.note_must_be_wired_all(v_tenant, v_unwired);
         END IF;
