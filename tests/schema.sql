@@ -1362,7 +1362,7 @@ $lookups$;
         ),
         topped AS MATERIALIZED (
             -- each record's strongest key, and the ID its asset gets if it creates
-            -- one (drawn here, in the records' order). Stored once: the grouping
+            -- one (drawn here, in the order the records are read). Stored once: the grouping
             -- reads its keys, the records' order the whole rows.
             SELECT l.*, l.candidate_ids[1] AS best_id, (l.apart ->> 1)::uuid AS apart_id,
                    l.apart ->> 2 AS apart_key,
